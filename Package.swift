@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+/// The folder holding this manifest: the run path below points the binaries at the librdkafka that
+/// `ops/setup.sh` links into `.quorum/lib` (Debian 12's own 2.0.2 cannot talk to current brokers).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+/// Numeric kernels: AVX2/FMA code generation on x86-64 hosts only (without it Swift emits SSE2 and
+/// `addingProduct` becomes a libm call); other CPUs get the portable build.
+#if arch(x86_64)
+let numericSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let numericSettings: [SwiftSetting] = swiftSettings
+#endif
+
+let package = Package(
+    name: "Quorum",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "quorum", targets: ["quorum"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // C libraries, at the bottom.
+        .systemLibrary(
+            name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Pure building blocks.
+        .target(name: "QuorumDigest", swiftSettings: numericSettings),
+        .target(name: "SafeTensors", swiftSettings: swiftSettings),
+        .target(
+            name: "NeuZip", dependencies: ["QuorumDigest", "SafeTensors"], swiftSettings: numericSettings,
+            linkerSettings: [.linkedLibrary("m")]),
+        .target(
+            name: "QuorumTensor", dependencies: ["CBLAS"], swiftSettings: numericSettings,
+            linkerSettings: [.linkedLibrary("m")]),
+        .target(
+            name: "QuorumModel", dependencies: ["QuorumTensor", "SafeTensors"], swiftSettings: numericSettings,
+            linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
+        .target(name: "QuorumTasks", swiftSettings: swiftSettings),
+
+        // Infrastructure clients.
+        .target(
+            name: "QuorumKafka", dependencies: ["CRdKafka"], swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\(packageRoot)/.quorum/lib"])]),
+        .target(name: "QuorumStore", dependencies: ["CLibPQ", "QuorumDigest"], swiftSettings: swiftSettings),
+        .target(name: "QuorumStack", swiftSettings: swiftSettings),
+
+        // The command-line tool, at the top.
+        .executableTarget(
+            name: "quorum",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "QuorumKafka", "QuorumStore", "QuorumStack", "NeuZip", "SafeTensors", "QuorumTasks",
+                "QuorumTokenizer", "QuorumModel",
+            ],
+            swiftSettings: swiftSettings),
+
+        // Fast tests of pure code.
+        .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "QuorumDigest", "SafeTensors"]),
+        .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"]),
+        .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"]),
+        .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
+        .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
+        // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
+        .testTarget(
+            name: "QuorumIntegrationTests",
+            dependencies: ["QuorumKafka", "QuorumStore", "QuorumStack", "quorum"]),
+    ]
+)

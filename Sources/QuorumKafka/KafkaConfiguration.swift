@@ -1,0 +1,43 @@
+/// Settings for a Kafka client: the brokers plus any librdkafka property.
+///
+/// Quorum sets the properties its contracts depend on (idempotence, manual commits, …) itself;
+/// ``properties`` can add to or override them, using librdkafka's names (`CONFIGURATION.md`).
+public struct KafkaConfiguration: Sendable {
+    /// Comma-separated `host:port` list of bootstrap brokers.
+    public var bootstrapServers: String
+    /// Extra librdkafka properties, applied last.
+    public var properties: [String: String]
+
+    /// Creates a configuration for the given brokers.
+    public init(bootstrapServers: String, properties: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.properties = properties
+    }
+
+    /// The properties handed to librdkafka: `defaults`, then the brokers, then ``properties``.
+    func resolved(defaults: [String: String]) -> [String: String] {
+        var all = defaults
+        all["bootstrap.servers"] = bootstrapServers
+        all.merge(properties) { _, new in new }
+        return all
+    }
+}
+
+/// Settings of a consumer in a consumer group.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// Brokers and extra properties.
+    public var kafka: KafkaConfiguration
+    /// The consumer group to join.
+    public var groupID: String
+    /// How long the group waits for a silent member before moving its partitions away.
+    /// 6 s suits the local broker (it waits about half of this before completing a join).
+    public var sessionTimeoutMilliseconds: Int = 6000
+    /// Where to start when the group has no committed offset: `earliest` or `latest`.
+    public var autoOffsetReset: String = "earliest"
+
+    /// Creates a consumer configuration.
+    public init(kafka: KafkaConfiguration, groupID: String) {
+        self.kafka = kafka
+        self.groupID = groupID
+    }
+}

@@ -1,0 +1,49 @@
+internal import CRdKafka
+
+/// Owns one `rd_kafka_t`.
+///
+/// `@unchecked Sendable`: librdkafka handles are thread-safe for every call Quorum makes on them;
+/// the owning client guarantees `rd_kafka_destroy` runs once, after all other use has ended.
+final class RDKafkaHandle: @unchecked Sendable {
+    /// The C handle.
+    let pointer: OpaquePointer
+
+    private init(pointer: OpaquePointer) { self.pointer = pointer }
+
+    /// Creates a client of `type` from `properties`, letting `customize` install callbacks on the
+    /// configuration before librdkafka takes it over.
+    static func make(
+        _ type: rd_kafka_type_t, properties: [String: String],
+        customize: (OpaquePointer) -> Void = { _ in }
+    ) throws(KafkaError) -> RDKafkaHandle {
+        try Librdkafka.check()
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(code: .invalidConfiguration, message: "rd_kafka_conf_new failed")
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError(
+                    code: .invalidConfiguration,
+                    message: "Kafka property \(key)=\(value) was rejected: \(decodeCString(errstr))")
+            }
+        }
+        customize(conf)
+        // On success rd_kafka_new takes ownership of conf; on failure it is still ours.
+        guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: .invalidConfiguration, message: "cannot create Kafka client: \(decodeCString(errstr))")
+        }
+        return RDKafkaHandle(pointer: rk)
+    }
+
+    /// Destroys the handle. Call exactly once.
+    func destroy() { rd_kafka_destroy(pointer) }
+}
+
+/// Reads a NUL-terminated C string out of a `[CChar]` buffer.
+func decodeCString(_ buffer: [CChar]) -> String {
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import QuorumKafka
+
+@main
+struct Quorum: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quorum",
+        abstract: "Self-consistency preference data generation and SCPO training.",
+        discussion: """
+            Every command that needs PostgreSQL or Kafka uses the embedded stack (`quorum stack up`) unless \
+            QUORUM_POSTGRES_URL / QUORUM_KAFKA_BROKERS or the --postgres-url / --kafka-brokers flags point elsewhere.
+            """,
+        subcommands: [StackCommand.self, MigrateCommand.self, BenchCommand.self])
+
+    static func main() async {
+        // librdkafka older than 2.2 cannot talk to current brokers: refuse to start rather than hang later.
+        do {
+            try Librdkafka.check()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The `--postgres-url` and `--kafka-brokers` flags every command that talks to the stack takes.
+struct EndpointOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (default: $QUORUM_POSTGRES_URL, else the embedded stack).")
+    var postgresURL: String?
+
+    @Option(help: "Kafka bootstrap brokers (default: $QUORUM_KAFKA_BROKERS, else the embedded stack).")
+    var kafkaBrokers: String?
+}
+
+/// Prints a value as pretty, key-sorted JSON on standard output.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
