@@ -71,7 +71,7 @@ let package = Package(
         // Fast tests of pure code.
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "QuorumDigest", "SafeTensors"]),
         .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"]),
-        .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"]),
+        .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).

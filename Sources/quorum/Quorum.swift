@@ -11,7 +11,9 @@ struct Quorum: AsyncParsableCommand {
             Every command that needs PostgreSQL or Kafka uses the embedded stack (`quorum stack up`) unless \
             QUORUM_POSTGRES_URL / QUORUM_KAFKA_BROKERS or the --postgres-url / --kafka-brokers flags point elsewhere.
             """,
-        subcommands: [StackCommand.self, MigrateCommand.self, BenchCommand.self])
+        subcommands: [
+            StackCommand.self, MigrateCommand.self, TaskCommand.self, TokenizerCommand.self, BenchCommand.self,
+        ])
 
     static func main() async {
         // librdkafka older than 2.2 cannot talk to current brokers: refuse to start rather than hang later.

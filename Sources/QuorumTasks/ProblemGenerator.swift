@@ -1,0 +1,66 @@
+/// Writes synthetic multi-step arithmetic word problems with worked solutions.
+///
+/// A seed fixes one stream of candidate problems; each split keeps the candidates whose question
+/// hashes into it (see ``DataSplit``), skipping repeats, so the same seed and settings always give
+/// the same problems and no two splits ever share one.
+public struct ProblemGenerator: Sendable {
+    /// The difficulty knobs.
+    public let config: GeneratorConfig
+
+    /// Every template: ten running-total settings and ten structured shapes.
+    static let templates: [Template] = TallyDomains.all.map(\.template) + StructuredTemplates.all
+
+    /// The names of all templates, e.g. `tally.fruit`, `ages`.
+    public static var templateNames: [String] { templates.map(\.name) }
+
+    /// A generator with validated knobs.
+    ///
+    /// - Throws: ``TaskError`` if the knobs are out of range.
+    public init(config: GeneratorConfig = GeneratorConfig()) throws {
+        try config.validate()
+        self.config = config
+    }
+
+    /// `count` distinct problems of `split`, deterministic in `seed` and the knobs.
+    ///
+    /// - Throws: ``TaskError`` with code `exhausted` if the knobs allow too few distinct problems.
+    public func generate(split: DataSplit, count: Int, seed: UInt64) throws -> [Problem] {
+        var rng = SplitMix64(seed: seed)
+        var seen: Set<String> = []
+        var problems: [Problem] = []
+        problems.reserveCapacity(count)
+        let attemptLimit = count * 200 + 10_000
+        var attempts = 0
+        while problems.count < count {
+            attempts += 1
+            guard attempts <= attemptLimit else {
+                throw TaskError(
+                    .exhausted,
+                    "found only \(problems.count) of \(count) distinct \(split.rawValue) problems with steps "
+                        + "\(config.minSteps)–\(config.maxSteps) and max-number \(config.maxNumber); ask for fewer, "
+                        + "raise --max-number, or widen the steps range")
+            }
+            guard let problem = candidate(&rng, split: split),
+                seen.insert(DataSplit.normalize(problem.question)).inserted
+            else { continue }
+            problems.append(problem)
+        }
+        return problems
+    }
+
+    /// The next candidate from the stream, or nil if the drawn template could not keep its rules or
+    /// the question belongs to another split.
+    func candidate(_ rng: inout SplitMix64, split: DataSplit) -> Problem? {
+        let steps = rng.int(in: config.minSteps...config.maxSteps)
+        let eligible = Self.templates.filter { $0.steps.contains(steps) }
+        let template = rng.pick(eligible)
+        var context = TemplateContext(rng: SplitMix64(seed: rng.next()), config: config)
+        template.write(steps, &context)
+        guard let (question, solution, answer) = context.story.finished(), context.story.lines.count == steps else {
+            return nil
+        }
+        let hash = DataSplit.questionHash(question)
+        guard DataSplit.of(hash: hash) == split else { return nil }
+        return Problem(id: DataSplit.id(hash: hash), question: question, answer: String(answer), solution: solution)
+    }
+}

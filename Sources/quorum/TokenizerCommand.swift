@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import QuorumTasks
+import QuorumTokenizer
+
+/// `quorum tokenizer …`: byte-level BPE tokenizers.
+struct TokenizerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer",
+        abstract: "Train byte-level BPE tokenizers (Hugging Face tokenizer.json format).",
+        subcommands: [Train.self, Encode.self])
+
+    /// `quorum tokenizer train`: learns a vocabulary from a corpus file.
+    struct Train: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Learn a byte-level BPE vocabulary and write tokenizer.json.",
+            discussion: """
+                The corpus is a .jsonl file of problems (each line's question and solution are used) \
+                or a .txt file (each line is one text). The special tokens get the last ids.
+                """)
+
+        @Option(help: "The corpus: FILE.jsonl (problems) or FILE.txt (one text per line).")
+        var corpus: String
+
+        @Option(help: "Total vocabulary size, special tokens included (at least 256 + specials).")
+        var vocabSize: Int
+
+        @Option(help: "Comma-separated special tokens.")
+        var specialTokens: String = BPETokenizer.defaultSpecialTokens.joined(separator: ",")
+
+        @Option(help: "The tokenizer.json file to write.")
+        var out: String
+
+        @Flag(help: "Split numbers into single digits instead of Llama-3's groups of up to three.")
+        var singleDigits = false
+
+        @Flag(help: "Print a JSON summary instead of a sentence.")
+        var json = false
+
+        func run() async throws {
+            let texts = try readCorpus(corpus)
+            let specials = specialTokens.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            let start = Date()
+            let tokenizer: BPETokenizer
+            do {
+                tokenizer = try BPETokenizer.train(
+                    corpus: texts, vocabSize: vocabSize, specialTokens: specials,
+                    preTokenizer: PreTokenizer(pattern: singleDigits ? .llama3SingleDigits : .llama3))
+            } catch let error as TokenizerError {
+                throw TokenizerCommandError(error.message)
+            }
+            let seconds = Date().timeIntervalSince(start)
+            do {
+                try tokenizer.tokenizerJSON().write(to: URL(fileURLWithPath: out), options: .atomic)
+            } catch {
+                throw TokenizerCommandError(
+                    "cannot write \(out): \(error.localizedDescription); check that the folder exists and is writable")
+            }
+            if json {
+                let summary: [String: Any] = [
+                    "corpus": corpus, "texts": texts.count, "vocab_size": tokenizer.vocabSize,
+                    "requested_vocab_size": vocabSize, "merges": tokenizer.merges.count,
+                    "special_tokens": specials, "single_digits": singleDigits,
+                    "seconds": (seconds * 1000).rounded() / 1000, "out": out,
+                ]
+                let encoded = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+                print(String(decoding: encoded, as: UTF8.self))
+            } else {
+                print(
+                    "trained \(tokenizer.vocabSize) tokens (\(tokenizer.merges.count) merges) on \(texts.count) texts "
+                        + "in \(String(format: "%.2f", seconds)) s; wrote \(out)")
+            }
+        }
+    }
+
+    /// `quorum tokenizer encode`: encodes a corpus and reports speed and compression.
+    struct Encode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Encode a corpus with a tokenizer.json and report tokens per second.",
+            discussion: "Also checks that every text decodes back to itself.")
+
+        @Option(help: "The tokenizer.json to use.")
+        var tokenizer: String
+
+        @Option(help: "The corpus: FILE.jsonl (problems) or FILE.txt (one text per line).")
+        var corpus: String
+
+        @Flag(help: "Print a JSON summary instead of a sentence.")
+        var json = false
+
+        func run() async throws {
+            let loaded: BPETokenizer
+            do {
+                loaded = try BPETokenizer(tokenizerJSON: URL(fileURLWithPath: tokenizer))
+            } catch let error as TokenizerError {
+                throw TokenizerCommandError("\(tokenizer): \(error.message)")
+            } catch {
+                throw TokenizerCommandError("cannot read \(tokenizer): check the path (\(error.localizedDescription))")
+            }
+            let texts = try readCorpus(corpus)
+            let start = Date()
+            let encoded = texts.map { loaded.encode($0, parseSpecialTokens: false) }
+            let seconds = max(Date().timeIntervalSince(start), 1e-9)
+            let tokens = encoded.reduce(0) { $0 + $1.count }
+            let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+            let failures = zip(texts, encoded).filter { loaded.decode($1) != $0 }.count
+            if json {
+                let summary: [String: Any] = [
+                    "texts": texts.count, "tokens": tokens, "bytes": bytes,
+                    "seconds": (seconds * 1000).rounded() / 1000,
+                    "tokens_per_second": Int(Double(tokens) / seconds),
+                    "bytes_per_token": (Double(bytes) / Double(max(tokens, 1)) * 100).rounded() / 100,
+                    "round_trip_failures": failures,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(
+                    "\(tokens) tokens from \(texts.count) texts in \(String(format: "%.3f", seconds)) s "
+                        + "(\(Int(Double(tokens) / seconds)) tokens/s, \(String(format: "%.2f", Double(bytes) / Double(max(tokens, 1)))) "
+                        + "bytes/token); \(failures) round-trip failures")
+            }
+            if failures > 0 { throw ExitCode.failure }
+        }
+    }
+}
+
+/// The texts of a corpus file: each problem's question and solution from .jsonl, else each line.
+private func readCorpus(_ path: String) throws -> [String] {
+    let url = URL(fileURLWithPath: path)
+    let data: Data
+    do {
+        data = try Data(contentsOf: url)
+    } catch {
+        throw TokenizerCommandError("cannot read the corpus \(path): check the path (\(error.localizedDescription))")
+    }
+    let texts: [String]
+    if url.pathExtension.lowercased() == "jsonl" {
+        do {
+            texts = try ProblemJSONL.decode(data).map { $0.question + "\n" + $0.solution }
+        } catch let error as TaskError {
+            throw TokenizerCommandError("\(path): \(error.message); or pass a .txt corpus")
+        }
+    } else {
+        texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+    guard !texts.isEmpty else { throw TokenizerCommandError("the corpus \(path) holds no text") }
+    return texts
+}
+
+/// A failure while running a tokenizer command: printed as `Error: <message>` without usage text.
+private struct TokenizerCommandError: Error, CustomStringConvertible {
+    /// What went wrong and what to do.
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+@Suite("The quorum command")
+struct CommandLineTests {
+    @Test func refusesToRunOnAnOldLibrdkafka() throws {
+        let debian = "/usr/lib/x86_64-linux-gnu/librdkafka.so.1"
+        try #require(FileManager.default.fileExists(atPath: debian), "Debian's librdkafka 2.0.2 is what this test loads")
+        // LD_LIBRARY_PATH wins over the binary's run path, so this loads Debian's 2.0.2.
+        let (status, output) = try TestStack.runQuorum(
+            ["stack", "status"], environment: ["LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu"])
+        #expect(status == 1)
+        #expect(output.contains("librdkafka 2.0.2 was loaded"))
+        #expect(output.contains("ops/setup.sh"))
+        #expect(!output.contains("Fatal error"))
+    }
+
+    @Test func stackStatusReportsBothServicesAsJSON() throws {
+        let (status, output) = try TestStack.runQuorum(["stack", "status", "--json"])
+        #expect(status == 0, "the stack should be up during tests: \(output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let postgres = try #require(json["postgres"] as? [String: Any])
+        let kafka = try #require(json["kafka"] as? [String: Any])
+        #expect(postgres["healthy"] as? Bool == true)
+        #expect(kafka["healthy"] as? Bool == true)
+    }
+
+    @Test func badArgumentsGetAClearMessageAndNoStackTrace() throws {
+        let (status, output) = try TestStack.runQuorum(["bench", "kafka", "--messages", "lots"])
+        #expect(status != 0)
+        #expect(output.contains("--messages"))
+        #expect(!output.contains("Fatal error"))
+    }
+
+    @Test func everyCommandHasHelp() throws {
+        for command in [["stack"], ["stack", "up"], ["migrate"], ["bench"], ["bench", "kafka"], ["bench", "postgres"]] {
+            let (status, output) = try TestStack.runQuorum(command + ["--help"])
+            #expect(status == 0)
+            #expect(output.contains("USAGE"), "\(command) --help printed: \(output)")
+        }
+    }
+}

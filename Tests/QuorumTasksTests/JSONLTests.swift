@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@testable import QuorumTasks
+
+@Suite("JSONL import and export")
+struct JSONLTests {
+    @Test("export then import gives the same problems, with keys in order")
+    func roundTrip() throws {
+        let problems =
+            try ProblemGenerator().generate(split: .test, count: 25, seed: 9) + [
+                Problem(
+                    id: "odd", question: "Quotes \" backslash \\ tab \t emoji 👋 slash /?", answer: "-3",
+                    solution: "#### -3")
+            ]
+        let data = ProblemJSONL.encode(problems)
+        #expect(try ProblemJSONL.decode(data) == problems)
+        let firstLine = try #require(String(decoding: data, as: UTF8.self).split(separator: "\n").first)
+        #expect(firstLine.hasPrefix("{\"id\":"))
+        let keys = ["\"id\":", "\"question\":", "\"answer\":", "\"solution\":"].map {
+            firstLine.range(of: $0)!.lowerBound
+        }
+        #expect(keys == keys.sorted())
+    }
+
+    @Test("accepts blank lines and integer answers")
+    func lenient() throws {
+        let text = "\n{\"id\":\"a\",\"question\":\"q?\",\"answer\":12,\"solution\":\"#### 12\"}\n\n"
+        #expect(
+            try ProblemJSONL.decode(Data(text.utf8)) == [
+                Problem(id: "a", question: "q?", answer: "12", solution: "#### 12")
+            ])
+    }
+
+    @Test(
+        "names the malformed line",
+        arguments: [
+            ("{\"id\":\"a\",\"question\":\"q\",\"answer\":\"1\",\"solution\":\"s\"}\n{oops}", "line 2: not valid JSON"),
+            ("[1, 2]", "line 1: not a JSON object"),
+            ("{\"id\":\"a\",\"question\":\"q\",\"solution\":\"s\"}", "line 1: missing \"answer\""),
+            ("\n\n{\"id\":1,\"question\":\"q\",\"answer\":\"1\",\"solution\":\"s\"}", "line 3: \"id\" is not a string"),
+        ])
+    func malformed(text: String, message: String) {
+        #expect {
+            try ProblemJSONL.decode(Data(text.utf8))
+        } throws: { error in
+            guard let error = error as? TaskError else { return false }
+            return error.code == .malformedJSONL && error.message.hasPrefix(message)
+        }
+    }
+}
