@@ -48,8 +48,10 @@ let package = Package(
         .target(
             name: "QuorumModel", dependencies: ["QuorumTensor", "SafeTensors"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "QuorumQuant", swiftSettings: numericSettings, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
         .target(name: "QuorumTasks", swiftSettings: swiftSettings),
+        .target(name: "QuorumVoting", dependencies: ["QuorumTasks"], swiftSettings: swiftSettings),
 
         // Infrastructure clients.
         .target(
@@ -64,15 +66,17 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "NeuZip", "SafeTensors", "QuorumTasks",
-                "QuorumTokenizer", "QuorumModel",
+                "QuorumTokenizer", "QuorumModel", "QuorumVoting",
             ],
             swiftSettings: swiftSettings),
 
         // Fast tests of pure code.
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "QuorumDigest", "SafeTensors"]),
         .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"]),
+        .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
+        .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
