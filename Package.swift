@@ -27,7 +27,8 @@ let package = Package(
         .executable(name: "quorum", targets: ["quorum"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries, at the bottom.
@@ -60,12 +61,21 @@ let package = Package(
         .target(name: "QuorumStore", dependencies: ["CLibPQ", "QuorumDigest"], swiftSettings: swiftSettings),
         .target(name: "QuorumStack", swiftSettings: swiftSettings),
 
+        // The pipeline: specs, schema access, artifact store, sink, round manager.
+        .target(
+            name: "QuorumPipeline",
+            dependencies: [
+                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
+
         // The command-line tool, at the top.
         .executableTarget(
             name: "quorum",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "QuorumKafka", "QuorumStore", "QuorumStack", "NeuZip", "SafeTensors", "QuorumTasks",
+                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting",
             ],
             swiftSettings: swiftSettings),
@@ -78,9 +88,10 @@ let package = Package(
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
         .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
+        .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",
-            dependencies: ["QuorumKafka", "QuorumStore", "QuorumStack", "quorum"]),
+            dependencies: ["QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "quorum"]),
     ]
 )

@@ -66,3 +66,15 @@ final class Collector<Value: Sendable>: @unchecked Sendable {
     func append(_ value: Value) { lock.withLock { storage.append(value) } }
     var values: [Value] { lock.withLock { storage } }
 }
+
+extension TestStack {
+    /// A fresh database with every migration applied.
+    static func withMigratedDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        try await withScratchDatabase { url in
+            let db = try PostgresConnection(url: url)
+            _ = try Migrator.migrate(
+                db, migrations: try Migration.load(from: repositoryRoot.appendingPathComponent("migrations").path))
+            return try await body(url)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import QuorumDigest
+public import QuorumStore
+
+/// Where checkpoints travel between the trainer and the workers: content-addressed by SHA-256.
+public protocol ArtifactStore: Sendable {
+    /// Stores `bytes` (a no-op if they are already stored) and returns their SHA-256, hex.
+    func put(_ bytes: [UInt8]) async throws -> String
+    /// Reads an artifact back, verifying its digest.
+    func get(_ sha256: String) async throws -> [UInt8]
+    /// Whether a complete artifact with this digest exists.
+    func contains(_ sha256: String) async throws -> Bool
+}
+
+/// An artifact that is missing or damaged.
+public struct ArtifactError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong.
+    public let message: String
+    public var description: String { message }
+}
+
+/// The default store: artifacts in PostgreSQL, in chunks of `chunkBytes` (1 MiB), so a worker needs
+/// only the database address — no shared filesystem.
+///
+/// Chunks are written in their own transactions (a large checkpoint does not hold one huge
+/// transaction open); the artifact is marked complete last, so a reader never sees a partial one,
+/// and an interrupted upload is resumed by the next `put` of the same bytes.
+public struct PostgresArtifactStore: ArtifactStore {
+    /// The database.
+    public let client: PostgresClient
+    /// Bytes per chunk.
+    public let chunkBytes: Int
+
+    /// Creates a store on a database that has Quorum's migrations.
+    public init(client: PostgresClient, chunkBytes: Int = 1 << 20) {
+        self.client = client
+        self.chunkBytes = chunkBytes
+    }
+
+    public func put(_ bytes: [UInt8]) async throws -> String {
+        let digest = SHA256.hexDigest(bytes)
+        let chunkBytes = self.chunkBytes
+        let chunkCount = (bytes.count + chunkBytes - 1) / chunkBytes
+        let existing = try await client.withTransaction { db in
+            try db.execute(
+                """
+                INSERT INTO artifacts (sha256, size_bytes, chunk_bytes) VALUES (\(digest), \(bytes.count), \(Int32(chunkBytes)))
+                ON CONFLICT (sha256) DO NOTHING
+                """)
+            let row = try db.query("SELECT complete, chunk_bytes FROM artifacts WHERE sha256 = \(digest)")[0]
+            let stored = try db.query("SELECT index FROM artifact_chunks WHERE sha256 = \(digest)")
+            return (
+                complete: try row.decode(Bool.self, at: 0), chunkBytes: try row.decode(Int.self, at: 1),
+                chunks: Set(try stored.map { try $0.decode(Int.self, at: 0) })
+            )
+        }
+        if existing.complete { return digest }
+        guard existing.chunkBytes == chunkBytes else {
+            throw ArtifactError(
+                message: "artifact \(digest.prefix(12))… was partly stored with \(existing.chunkBytes)-byte chunks; "
+                    + "store it with the same chunk size")
+        }
+        for index in 0..<chunkCount where !existing.chunks.contains(index) {
+            let chunk = PostgresBytes(Array(bytes[(index * chunkBytes)..<min((index + 1) * chunkBytes, bytes.count)]))
+            try await client.execute(
+                """
+                INSERT INTO artifact_chunks (sha256, index, data) VALUES (\(digest), \(Int32(index)), \(chunk))
+                ON CONFLICT DO NOTHING
+                """)
+        }
+        try await client.execute("UPDATE artifacts SET complete = true WHERE sha256 = \(digest)")
+        return digest
+    }
+
+    public func get(_ sha256: String) async throws -> [UInt8] {
+        let bytes = try await client.withConnection { db -> [UInt8]? in
+            let header = try db.query("SELECT size_bytes, complete FROM artifacts WHERE sha256 = \(sha256)")
+            guard let row = header.first, try row.decode(Bool.self, at: 1) else { return nil }
+            let size = try row.decode(Int.self, at: 0)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(size)
+            for chunk in try db.query("SELECT data FROM artifact_chunks WHERE sha256 = \(sha256) ORDER BY index") {
+                bytes += try chunk.decode(PostgresBytes.self, at: 0).bytes
+            }
+            return bytes
+        }
+        guard let bytes else { throw ArtifactError(message: "no complete artifact \(sha256) in the database") }
+        let actual = SHA256.hexDigest(bytes)
+        guard actual == sha256 else {
+            throw ArtifactError(message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
+        }
+        return bytes
+    }
+
+    public func contains(_ sha256: String) async throws -> Bool {
+        try await client.query("SELECT 1 FROM artifacts WHERE sha256 = \(sha256) AND complete").count == 1
+    }
+}
+
+/// Artifacts as files `<directory>/<sha256>` — for models too large for the database, on a shared
+/// or replicated filesystem. Files are written to a temporary name and renamed, so readers never
+/// see a partial file.
+public struct DirectoryArtifactStore: ArtifactStore {
+    /// The folder.
+    public let directory: String
+
+    /// Creates a store in `directory` (created if missing).
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    public func put(_ bytes: [UInt8]) async throws -> String {
+        let digest = SHA256.hexDigest(bytes)
+        let path = directory + "/" + digest
+        if FileManager.default.fileExists(atPath: path) { return digest }
+        let temporary = path + ".partial-\(UInt32.random(in: 0...UInt32.max))"
+        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        if rename(temporary, path) != 0 {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw ArtifactError(message: "cannot move \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+        return digest
+    }
+
+    public func get(_ sha256: String) async throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: directory + "/" + sha256) else {
+            throw ArtifactError(message: "no artifact \(sha256) in \(directory)")
+        }
+        let bytes = [UInt8](data)
+        let actual = SHA256.hexDigest(bytes)
+        guard actual == sha256 else {
+            throw ArtifactError(message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
+        }
+        return bytes
+    }
+
+    public func contains(_ sha256: String) async throws -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/" + sha256)
+    }
+}

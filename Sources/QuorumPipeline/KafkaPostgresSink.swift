@@ -1,0 +1,173 @@
+import Foundation
+import Synchronization
+public import QuorumKafka
+public import QuorumStore
+
+/// Turns one Kafka message into rows, inside the sink's batch transaction.
+public protocol SinkHandler: Sendable {
+    /// Writes what `message` means. Throw ``DeadLetter`` (or any error) to set the message aside in
+    /// `dead_letters` with the reason; the rest of the batch still commits.
+    func apply(_ message: KafkaMessage, in db: PostgresConnection) throws
+}
+
+/// A message that cannot be applied, with the reason recorded beside its raw bytes.
+public struct DeadLetter: Error, CustomStringConvertible, Sendable {
+    /// Why the message was set aside.
+    public let reason: String
+    /// Creates a dead-letter verdict.
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// What a sink has done so far.
+public struct SinkStatistics: Sendable, Equatable, Codable {
+    /// Messages applied.
+    public var applied = 0
+    /// Messages skipped because PostgreSQL already had them (redeliveries).
+    public var skippedAsDuplicate = 0
+    /// Messages set aside in `dead_letters`.
+    public var deadLettered = 0
+    /// Transactions committed.
+    public var batches = 0
+    /// Batches retried after a database error.
+    public var retries = 0
+}
+
+/// Consumes a topic into PostgreSQL with an exactly-once effect.
+///
+/// Each batch is one transaction holding the rows and the consumed positions (`consumer_offsets`);
+/// a message at or past a stored position is skipped, so redelivery changes nothing. Each message
+/// runs under a savepoint: a bad one goes to `dead_letters` and never blocks the others. After the
+/// transaction the positions are committed to Kafka too, so standard lag tools see them. A failed
+/// transaction is retried with back-off; nothing is dropped.
+public final class KafkaPostgresSink: Sendable {
+    /// The consumer group name under which positions are stored in PostgreSQL.
+    public let group: String
+    private let consumer: KafkaConsumer
+    private let database: PostgresClient
+    private let handler: any SinkHandler
+    private let maxBatch: Int
+    private let maxWaitMilliseconds: Int32
+    private let statistics = Mutex(SinkStatistics())
+
+    /// Creates a sink over a consumer that is already subscribed.
+    public init(
+        group: String, consumer: KafkaConsumer, database: PostgresClient, handler: any SinkHandler,
+        maxBatch: Int = 500, maxWaitMilliseconds: Int32 = 200
+    ) {
+        self.group = group
+        self.consumer = consumer
+        self.database = database
+        self.handler = handler
+        self.maxBatch = maxBatch
+        self.maxWaitMilliseconds = maxWaitMilliseconds
+    }
+
+    /// Counters so far.
+    public var stats: SinkStatistics { statistics.withLock { $0 } }
+
+    /// Runs until the task is cancelled or the consumer is closed.
+    public func run() async throws {
+        while !Task.isCancelled && !consumer.isClosed {
+            try await runOnce()
+        }
+    }
+
+    /// Collects one batch (up to `maxBatch` messages or `maxWaitMilliseconds`) and stores it.
+    /// Returns how many messages it consumed.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        var batch: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .milliseconds(Int(maxWaitMilliseconds))
+        while batch.count < maxBatch, ContinuousClock.now < deadline {
+            if let message = try await consumer.poll(timeoutMilliseconds: batch.isEmpty ? maxWaitMilliseconds : 10) {
+                batch.append(message)
+            } else if !batch.isEmpty {
+                break
+            }
+        }
+        guard !batch.isEmpty else { return 0 }
+        let positions = try await store(batch)
+        try await consumer.commit(positions)
+        return batch.count
+    }
+
+    /// One transaction: rows, dead letters and positions. Retried with back-off on database errors.
+    private func store(_ batch: [KafkaMessage]) async throws -> [KafkaTopicPartitionOffset] {
+        var delay = 0.1
+        while true {
+            do {
+                let (counts, positions) = try await database.withTransaction { [group, handler] db in
+                    try Self.apply(batch, group: group, handler: handler, db: db)
+                }
+                statistics.withLock {
+                    $0.applied += counts.applied
+                    $0.skippedAsDuplicate += counts.skippedAsDuplicate
+                    $0.deadLettered += counts.deadLettered
+                    $0.batches += 1
+                }
+                return positions
+            } catch let error as PostgresError {
+                statistics.withLock { $0.retries += 1 }
+                if Task.isCancelled { throw error }
+                try await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
+    private static func apply(
+        _ batch: [KafkaMessage], group: String, handler: any SinkHandler, db: PostgresConnection
+    ) throws -> (SinkStatistics, [KafkaTopicPartitionOffset]) {
+        var counts = SinkStatistics()
+        var stored: [KafkaTopicPartition: Int64] = [:]
+        for message in batch {
+            let partition = KafkaTopicPartition(topic: message.topic, partition: message.partition)
+            if stored[partition] == nil {
+                let rows = try db.query(
+                    """
+                    SELECT next_offset FROM consumer_offsets
+                    WHERE consumer_group = \(group) AND topic = \(message.topic) AND partition = \(message.partition)
+                    FOR UPDATE
+                    """)
+                stored[partition] = try rows.first?.decode(Int64.self, at: 0) ?? 0
+            }
+            if message.offset < stored[partition]! {
+                counts.skippedAsDuplicate += 1
+                continue
+            }
+            try db.execute("SAVEPOINT quorum_message")
+            do {
+                try handler.apply(message, in: db)
+                try db.execute("RELEASE SAVEPOINT quorum_message")
+                counts.applied += 1
+            } catch let error as PostgresError where error.code.isConnectionLoss {
+                throw error
+            } catch {
+                try db.execute("ROLLBACK TO SAVEPOINT quorum_message")
+                let reason = (error as? DeadLetter)?.reason ?? String(describing: error)
+                try db.execute(
+                    """
+                    INSERT INTO dead_letters (topic, partition, "offset", message_key, payload, reason)
+                    VALUES (\(message.topic), \(message.partition), \(message.offset),
+                            \(message.key.map(PostgresBytes.init)), \(PostgresBytes(message.value)), \(reason))
+                    ON CONFLICT (topic, partition, "offset") DO NOTHING
+                    """)
+                counts.deadLettered += 1
+            }
+            stored[partition] = message.offset + 1
+        }
+        var positions: [KafkaTopicPartitionOffset] = []
+        for (partition, next) in stored.sorted(by: { $0.key.description < $1.key.description }) {
+            try db.execute(
+                """
+                INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
+                VALUES (\(group), \(partition.topic), \(partition.partition), \(next))
+                ON CONFLICT (consumer_group, topic, partition)
+                DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
+                """)
+            positions.append(KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: next))
+        }
+        return (counts, positions)
+    }
+}

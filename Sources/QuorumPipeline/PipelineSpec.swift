@@ -1,0 +1,222 @@
+import Foundation
+import Yams
+
+/// A pipeline job, as written in `pipelines/NAME.yaml`.
+///
+/// Keys are snake_case. Everything but `name` and `model` has a default taken from the SCPO paper
+/// (PAPERS.md §1): k = 8, temperature 0.7, top-p 0.9, τ = 0.5 then 0.7, two rounds, β = 0.5, α = 1.
+public struct PipelineSpec: Sendable, Equatable, Codable {
+    /// The pipeline's name: lower-case letters, digits and `-`; it names the Kafka topics
+    /// (`quorum.NAME.tasks`, `quorum.NAME.votes`).
+    public var name: String
+    /// Where round 0's model comes from.
+    public var model: ModelSource
+    /// How workers serve the model.
+    public var servingFormat: ServingFormat
+    /// Where problems come from (at least one source).
+    public var problems: [ProblemSource]
+    /// How many answers to sample per problem, and how.
+    public var sampling: Sampling
+    /// The vote threshold per round, as a fraction of k; the last value repeats for later rounds.
+    public var tau: [Double]
+    /// How many SCPO rounds to run.
+    public var rounds: Int
+    /// The training objective.
+    public var mode: Mode
+    /// In `scpo-semi`, the fraction of problems whose gold answer the trainer may use.
+    public var labeledFraction: Double?
+    /// SCPO trainer settings.
+    public var trainer: Trainer
+    /// Held-out evaluation after each round.
+    public var evaluation: Evaluation
+    /// Worker processes `quorum run` starts on this machine.
+    public var workers: Int
+    /// Kafka and PostgreSQL addresses; absent: the environment, else the embedded stack.
+    public var kafkaBrokers: String?
+    /// See ``kafkaBrokers``.
+    public var postgresURL: String?
+    /// Partitions of the pipeline's topics (the most workers that can share a round).
+    public var partitions: Int
+
+    /// Where the seed model comes from.
+    public struct ModelSource: Sendable, Equatable, Codable {
+        /// A model folder (safetensors + config.json + tokenizer.json) or a `.nzck` checkpoint.
+        public var path: String?
+        /// A seed-training configuration to run first, when there is no model yet.
+        public var trainConfig: String?
+    }
+
+    /// The formats a worker can sample in.
+    public enum ServingFormat: String, Sendable, Codable, CaseIterable {
+        case fp32, bf16, w8a8, w8a8Fp = "w8a8-fp", w4a16, a48 = "a4.8", b158 = "b1.58"
+    }
+
+    /// One source of problems.
+    public struct ProblemSource: Sendable, Equatable, Codable {
+        /// Synthetic arithmetic problems: generator seed and count.
+        public var synthetic: Synthetic?
+        /// A JSONL file of `{"id","question","answer","solution"}` rows.
+        public var jsonl: String?
+        /// Problems the model writes itself, few-shot prompted with 4 training questions; kept only
+        /// if their vote passes τ.
+        public var selfGenerated: SelfGenerated?
+
+        /// Settings of the synthetic source.
+        public struct Synthetic: Sendable, Equatable, Codable {
+            public var seed: UInt64
+            public var count: Int
+            public var minSteps: Int?
+            public var maxSteps: Int?
+            public var maxNumber: Int?
+        }
+
+        /// Settings of the self-generated source.
+        public struct SelfGenerated: Sendable, Equatable, Codable {
+            public var count: Int
+        }
+    }
+
+    /// Sampling settings (SCPO: k = 8 for math, temperature 0.7, top-p 0.9).
+    public struct Sampling: Sendable, Equatable, Codable {
+        public var k: Int = 8
+        public var temperature: Double = 0.7
+        public var topP: Double = 0.9
+        public var maxNewTokens: Int = 160
+        /// Extra samples at a high temperature, drawn to find a rejected answer when all k agree.
+        public var extraSamples: Int = 0
+        public var extraTemperature: Double = 1.2
+
+        /// The paper's settings.
+        public init() {}
+    }
+
+    /// Training objectives: SCPO and the paper's baselines.
+    public enum Mode: String, Sendable, Codable, CaseIterable {
+        case scpo, scpoSemi = "scpo-semi", irpoGold = "irpo-gold", lmsi, scpoUnweighted = "scpo-unweighted"
+    }
+
+    /// Trainer settings (SCPO: β = 0.5, α = 1, 10 epochs, cosine schedule).
+    public struct Trainer: Sendable, Equatable, Codable {
+        public var epochs: Int = 10
+        public var learningRate: Double = 5e-6
+        public var batchSize: Int = 16
+        public var beta: Double = 0.5
+        public var alpha: Double = 1
+
+        /// The paper's settings.
+        public init() {}
+    }
+
+    /// Evaluation settings: greedy and majority-of-k accuracy on a held-out split.
+    public struct Evaluation: Sendable, Equatable, Codable {
+        public var split: String = "test"
+        public var count: Int = 200
+        public var k: Int = 8
+
+        /// The defaults: 200 test problems, majority of 8.
+        public init() {}
+    }
+
+    /// τ for round `round` (1-based): the last listed value repeats.
+    public func tau(forRound round: Int) -> Double {
+        tau[min(max(round, 1), tau.count) - 1]
+    }
+
+    /// The Kafka topic problems are published to.
+    public var tasksTopic: String { "quorum.\(name).tasks" }
+    /// The Kafka topic vote records are published to.
+    public var votesTopic: String { "quorum.\(name).votes" }
+}
+
+extension PipelineSpec {
+    enum CodingKeys: String, CodingKey {
+        case name, model, problems, sampling, tau, rounds, mode, trainer, evaluation, workers, partitions
+        case servingFormat = "serving_format", labeledFraction = "labeled_fraction"
+        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url"
+    }
+
+    /// Decodes with the defaults above for every optional key.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        model = try c.decode(ModelSource.self, forKey: .model)
+        servingFormat = try c.decodeIfPresent(ServingFormat.self, forKey: .servingFormat) ?? .fp32
+        problems = try c.decode([ProblemSource].self, forKey: .problems)
+        sampling = try c.decodeIfPresent(Sampling.self, forKey: .sampling) ?? Sampling()
+        tau = try c.decodeIfPresent([Double].self, forKey: .tau) ?? [0.5, 0.7]
+        rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 2
+        mode = try c.decodeIfPresent(Mode.self, forKey: .mode) ?? .scpo
+        labeledFraction = try c.decodeIfPresent(Double.self, forKey: .labeledFraction)
+        trainer = try c.decodeIfPresent(Trainer.self, forKey: .trainer) ?? Trainer()
+        evaluation = try c.decodeIfPresent(Evaluation.self, forKey: .evaluation) ?? Evaluation()
+        workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? 2
+        kafkaBrokers = try c.decodeIfPresent(String.self, forKey: .kafkaBrokers)
+        postgresURL = try c.decodeIfPresent(String.self, forKey: .postgresURL)
+        partitions = try c.decodeIfPresent(Int.self, forKey: .partitions) ?? 4
+    }
+}
+
+extension PipelineSpec.ModelSource {
+    enum CodingKeys: String, CodingKey {
+        case path, trainConfig = "train_config"
+    }
+}
+
+extension PipelineSpec.ProblemSource {
+    enum CodingKeys: String, CodingKey {
+        case synthetic, jsonl, selfGenerated = "self_generated"
+    }
+}
+
+extension PipelineSpec.ProblemSource.Synthetic {
+    enum CodingKeys: String, CodingKey {
+        case seed, count, minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number"
+    }
+}
+
+extension PipelineSpec.Sampling {
+    enum CodingKeys: String, CodingKey {
+        case k, temperature, topP = "top_p", maxNewTokens = "max_new_tokens", extraSamples = "extra_samples"
+        case extraTemperature = "extra_temperature"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        k = try c.decodeIfPresent(Int.self, forKey: .k) ?? defaults.k
+        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? defaults.temperature
+        topP = try c.decodeIfPresent(Double.self, forKey: .topP) ?? defaults.topP
+        maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? defaults.maxNewTokens
+        extraSamples = try c.decodeIfPresent(Int.self, forKey: .extraSamples) ?? defaults.extraSamples
+        extraTemperature = try c.decodeIfPresent(Double.self, forKey: .extraTemperature) ?? defaults.extraTemperature
+    }
+
+}
+
+extension PipelineSpec.Trainer {
+    enum CodingKeys: String, CodingKey {
+        case epochs, learningRate = "learning_rate", batchSize = "batch_size", beta, alpha
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? defaults.learningRate
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
+        beta = try c.decodeIfPresent(Double.self, forKey: .beta) ?? defaults.beta
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? defaults.alpha
+    }
+
+}
+
+extension PipelineSpec.Evaluation {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        split = try c.decodeIfPresent(String.self, forKey: .split) ?? defaults.split
+        count = try c.decodeIfPresent(Int.self, forKey: .count) ?? defaults.count
+        k = try c.decodeIfPresent(Int.self, forKey: .k) ?? defaults.k
+    }
+
+}

@@ -1,0 +1,132 @@
+import Foundation
+import QuorumKafka
+import QuorumPipeline
+import QuorumStore
+import Testing
+
+@Suite("Artifact stores")
+struct ArtifactStoreTests {
+    static func sampleBytes(_ count: Int) -> [UInt8] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+    }
+
+    @Test func postgresStoreRoundTripsInChunksAndDetectsDamage() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let client = PostgresClient(url: url)
+            let store = PostgresArtifactStore(client: client, chunkBytes: 1000)
+            let bytes = Self.sampleBytes(4_500)
+            let digest = try await store.put(bytes)
+            #expect(try await store.contains(digest))
+            #expect(try await store.get(digest) == bytes)
+            #expect(try await client.query("SELECT count(*) FROM artifact_chunks")[0].decode(Int.self, at: 0) == 5)
+            // Storing the same bytes again is a no-op.
+            #expect(try await store.put(bytes) == digest)
+            #expect(try await client.query("SELECT count(*) FROM artifact_chunks")[0].decode(Int.self, at: 0) == 5)
+            // An empty artifact is fine too.
+            let empty = try await store.put([])
+            #expect(try await store.get(empty) == [])
+
+            // A damaged chunk is caught by the digest check.
+            try await client.execute(
+                "UPDATE artifact_chunks SET data = set_byte(data, 10, get_byte(data, 10) # 1) WHERE sha256 = \(digest) AND index = 2")
+            await #expect(throws: ArtifactError.self) { try await store.get(digest) }
+            await #expect(throws: ArtifactError.self) { try await store.get(String(repeating: "0", count: 64)) }
+        }
+    }
+
+    @Test func anInterruptedUploadIsNeverReadAndIsResumed() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let client = PostgresClient(url: url)
+            let store = PostgresArtifactStore(client: client, chunkBytes: 1000)
+            let bytes = Self.sampleBytes(3_000)
+            let digest = try await store.put(bytes)
+            // Simulate a crash mid-upload: incomplete, one chunk missing.
+            try await client.execute("UPDATE artifacts SET complete = false WHERE sha256 = \(digest)")
+            try await client.execute("DELETE FROM artifact_chunks WHERE sha256 = \(digest) AND index = 1")
+            #expect(try await store.contains(digest) == false)
+            await #expect(throws: ArtifactError.self) { try await store.get(digest) }
+            #expect(try await store.put(bytes) == digest)
+            #expect(try await store.get(digest) == bytes)
+        }
+    }
+
+    @Test func directoryStoreRoundTrips() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("artifacts")).path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try DirectoryArtifactStore(directory: folder)
+        let bytes = Self.sampleBytes(10_000)
+        let digest = try await store.put(bytes)
+        #expect(try await store.get(digest) == bytes)
+        var damaged = bytes
+        damaged[5] ^= 0x80
+        try Data(damaged).write(to: URL(fileURLWithPath: folder + "/" + digest))
+        await #expect(throws: ArtifactError.self) { try await store.get(digest) }
+    }
+}
+
+/// A deliberately non-idempotent handler (a plain INSERT with no unique key), so any double
+/// application would show as an extra row.
+private struct NotesHandler: SinkHandler {
+    func apply(_ message: KafkaMessage, in db: PostgresConnection) throws {
+        let text = String(decoding: message.value, as: UTF8.self)
+        guard text.hasPrefix("note:") else { throw DeadLetter("not a note: expected a value starting with 'note:'") }
+        try db.execute("INSERT INTO notes (body) VALUES (\(String(text.dropFirst(5))))")
+    }
+}
+
+@Suite("Kafka → PostgreSQL sink")
+struct SinkTests {
+    @Test func redeliveryChangesNothingAndBadMessagesAreKept() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let database = PostgresClient(url: url)
+            try await database.execute("CREATE TABLE notes (body text NOT NULL)")
+            let topic = TestStack.unique("quorum.test.sink")
+            let admin = try KafkaAdmin(configuration: TestStack.kafka)
+            try await admin.createTopic(topic, partitions: 2)
+            let producer = try KafkaProducer(configuration: TestStack.kafka)
+            for index in 0..<60 {
+                let value = index % 10 == 7 ? "garbage \(index)" : "note:\(index)"
+                try await producer.send(topic: topic, key: Array("p\(index)".utf8), value: Array(value.utf8))
+            }
+            await producer.close()
+
+            func drain(kafkaGroup: String) async throws -> SinkStatistics {
+                let consumer = try KafkaConsumer(
+                    configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: kafkaGroup), topics: [topic])
+                let sink = KafkaPostgresSink(group: "notes-sink", consumer: consumer, database: database, handler: NotesHandler())
+                let deadline = ContinuousClock.now + .seconds(60)
+                while sink.stats.applied + sink.stats.deadLettered + sink.stats.skippedAsDuplicate < 60,
+                    ContinuousClock.now < deadline
+                {
+                    try await sink.runOnce()
+                }
+                await consumer.close()
+                return sink.stats
+            }
+
+            let first = try await drain(kafkaGroup: TestStack.unique("g"))
+            #expect(first.applied == 54)
+            #expect(first.deadLettered == 6)
+            #expect(try await database.query("SELECT count(*) FROM notes")[0].decode(Int.self, at: 0) == 54)
+            let dead = try await database.query("SELECT payload, reason FROM dead_letters ORDER BY payload")
+            #expect(dead.count == 6)
+            #expect(String(decoding: try dead[0].decode(PostgresBytes.self, "payload").bytes, as: UTF8.self).hasPrefix("garbage"))
+            #expect(try dead[0].decode(String.self, "reason").contains("not a note"))
+
+            // A new Kafka group re-reads everything from the start (as after lost Kafka commits);
+            // the positions stored in PostgreSQL make every message a recognised duplicate.
+            let second = try await drain(kafkaGroup: TestStack.unique("g"))
+            #expect(second.skippedAsDuplicate == 60)
+            #expect(second.applied == 0)
+            #expect(try await database.query("SELECT count(*) FROM notes")[0].decode(Int.self, at: 0) == 54)
+            #expect(try await database.query("SELECT count(*) FROM dead_letters")[0].decode(Int.self, at: 0) == 6)
+            let stored = try await database.query("SELECT sum(next_offset) FROM consumer_offsets WHERE consumer_group = 'notes-sink'")
+            #expect(try stored[0].decode(Int.self, at: 0) == 60)
+            try await admin.deleteTopic(topic)
+        }
+    }
+}

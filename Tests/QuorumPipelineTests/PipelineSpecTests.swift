@@ -1,0 +1,77 @@
+import Foundation
+import QuorumPipeline
+import Testing
+
+@Suite("Pipeline specs")
+struct PipelineSpecTests {
+    static let minimal = """
+        name: demo
+        model:
+          path: models/m0
+        problems:
+          - synthetic: { seed: 3, count: 50 }
+        """
+
+    @Test func theMinimalSpecGetsThePapersDefaults() throws {
+        let spec = try PipelineSpec.parse(Self.minimal)
+        #expect(spec.name == "demo")
+        #expect(spec.sampling.k == 8)
+        #expect(spec.sampling.temperature == 0.7)
+        #expect(spec.sampling.topP == 0.9)
+        #expect(spec.tau == [0.5, 0.7])
+        #expect(spec.tau(forRound: 1) == 0.5)
+        #expect(spec.tau(forRound: 2) == 0.7)
+        #expect(spec.tau(forRound: 5) == 0.7)
+        #expect(spec.trainer.beta == 0.5)
+        #expect(spec.trainer.alpha == 1)
+        #expect(spec.mode == .scpo)
+        #expect(spec.servingFormat == .fp32)
+        #expect(spec.tasksTopic == "quorum.demo.tasks")
+        #expect(spec.votesTopic == "quorum.demo.votes")
+    }
+
+    @Test func theCommittedDemoSpecIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let spec = try PipelineSpec.load(path: root.appendingPathComponent("pipelines/arithmetic.yaml").path)
+        #expect(spec.name == "arithmetic")
+        #expect(spec.rounds == 2)
+    }
+
+    struct BadSpec: Sendable, CustomTestStringConvertible {
+        let yaml: String
+        let line: Int?
+        let field: String?
+        let says: String
+        var testDescription: String { says }
+    }
+
+    static let badSpecs: [BadSpec] = [
+        BadSpec(yaml: minimal + "\nsampling:\n  k: eight\n", line: 7, field: "sampling.k", says: "whole number"),
+        BadSpec(yaml: minimal + "\nsampling:\n  kk: 8\n", line: 7, field: "sampling.kk", says: "unknown key"),
+        BadSpec(yaml: minimal + "\nsampling:\n  k: 1\n", line: 7, field: "sampling.k", says: "at least 2"),
+        BadSpec(yaml: minimal + "\ntau: [0.5, 1.5]\n", line: 6, field: "tau", says: "fraction of k"),
+        BadSpec(yaml: minimal + "\nmode: dpo\n", line: 6, field: "mode", says: "scpo-semi"),
+        BadSpec(yaml: minimal + "\nmode: scpo-semi\n", line: nil, field: "labeled_fraction", says: "needs labeled_fraction"),
+        BadSpec(yaml: minimal + "\nserving_format: int3\n", line: 6, field: "serving_format", says: "w4a16"),
+        BadSpec(yaml: minimal.replacingOccurrences(of: "name: demo", with: "name: Demo Pipeline"), line: 1, field: "name",
+            says: "lower-case"),
+        BadSpec(yaml: minimal.replacingOccurrences(of: "name: demo\n", with: ""), line: nil, field: nil, says: "missing required key name"),
+        BadSpec(yaml: minimal + "\n  - jsonl: a.jsonl\n    synthetic: { seed: 1, count: 2 }\n", line: 6, field: "problems.1",
+            says: "exactly one of"),
+        BadSpec(yaml: "name: [unclosed\n", line: nil, field: nil, says: "not valid YAML"),
+    ]
+
+    @Test("bad specs are refused with the field, the line and what to do", arguments: badSpecs)
+    func badSpecsAreLocated(_ bad: BadSpec) {
+        do {
+            _ = try PipelineSpec.parse(bad.yaml, file: "demo.yaml")
+            Issue.record("expected the spec to be refused")
+        } catch {
+            #expect(error.description.contains(bad.says), "\(error.description)")
+            #expect(error.file == "demo.yaml")
+            if let line = bad.line { #expect(error.line == line, "\(error.description)") }
+            if let field = bad.field { #expect(error.field == field, "\(error.description)") }
+        }
+    }
+}
