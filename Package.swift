@@ -53,6 +53,9 @@ let package = Package(
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
         .target(name: "QuorumTasks", swiftSettings: swiftSettings),
         .target(name: "QuorumVoting", dependencies: ["QuorumTasks"], swiftSettings: swiftSettings),
+        .target(
+            name: "QuorumTraining", dependencies: ["QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTasks"],
+            swiftSettings: numericSettings),
 
         // Infrastructure clients.
         .target(
@@ -76,13 +79,15 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
-                "QuorumTokenizer", "QuorumModel", "QuorumVoting",
+                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining",
             ],
             swiftSettings: swiftSettings),
 
         // Fast tests of pure code.
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "QuorumDigest", "SafeTensors"]),
-        .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"]),
+        .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "QuorumTrainingTests", dependencies: ["QuorumTraining", "QuorumModel", "QuorumTokenizer", "QuorumTasks"]),
         .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),

@@ -39,6 +39,7 @@ public final class PostgresClient: Sendable {
     }
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    @discardableResult
     public func withTransaction<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {

@@ -103,6 +103,7 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    @discardableResult
     public func withTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         try query("BEGIN")
         let value: T

@@ -41,6 +41,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
             sql += "$\(bindings.count)"
         }
 
+        /// Binds an optional value: `nil` becomes SQL NULL.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            bindings.append(value?.postgresValue ?? .null)
+            sql += "$\(bindings.count)"
+        }
+
         /// Inserts a quoted identifier (a table or column name), escaped so it cannot end the quote.
         public mutating func appendInterpolation(identifier: String) { sql += quoteIdentifier(identifier) }
     }

@@ -1,0 +1,188 @@
+import Foundation
+
+/// The wire format of the pipeline's Kafka messages: JSON objects with a `schema` version, keyed by
+/// problem id so one problem's records stay ordered on one partition.
+public enum WireFormat {
+    /// The schema version this build writes and reads.
+    public static let schema = 1
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// Encodes a message.
+    public static func encode(_ message: some Encodable) throws -> [UInt8] {
+        Array(try encoder.encode(message))
+    }
+
+    /// Decodes a message, or explains (for the dead-letter table) why it cannot be read.
+    public static func decode<T: Decodable & VersionedMessage>(_ type: T.Type, from bytes: [UInt8]) throws(DeadLetter) -> T {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw DeadLetter("not JSON (\(bytes.count) bytes): \(error.localizedDescription)")
+        }
+        guard let fields = object as? [String: Any] else { throw DeadLetter("not a JSON object") }
+        guard let schema = fields["schema"] as? Int else { throw DeadLetter("no integer \"schema\" field") }
+        guard schema == Self.schema else {
+            throw DeadLetter("schema \(schema) is not supported by this build (it reads schema \(Self.schema)); upgrade the sink")
+        }
+        do {
+            let message = try JSONDecoder().decode(T.self, from: Data(bytes))
+            if let problem = message.validationProblem { throw DeadLetter(problem) }
+            return message
+        } catch let error as DeadLetter {
+            throw error
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw DeadLetter("\(T.kind): missing field \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            throw DeadLetter("\(T.kind): field \"\(path)\" has the wrong type")
+        } catch {
+            throw DeadLetter("\(T.kind): \(error)")
+        }
+    }
+}
+
+/// A message with a schema version and its own consistency rules.
+public protocol VersionedMessage {
+    /// A name for error messages.
+    static var kind: String { get }
+    /// Why the decoded message is inconsistent, or nil when it is fine.
+    var validationProblem: String? { get }
+}
+
+/// A problem to sample, published to `quorum.NAME.tasks`.
+public struct TaskMessage: Codable, Sendable, Equatable, VersionedMessage {
+    public var schema = WireFormat.schema
+    public var pipeline: String
+    public var round: Int
+    public var problemID: String
+    public var question: String
+    /// 1 for the first publication, then 2, 3… when the round manager re-publishes.
+    public var attempt: Int
+
+    /// Creates a task.
+    public init(pipeline: String, round: Int, problemID: String, question: String, attempt: Int) {
+        self.pipeline = pipeline
+        self.round = round
+        self.problemID = problemID
+        self.question = question
+        self.attempt = attempt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, pipeline, round, question, attempt
+        case problemID = "problem_id"
+    }
+
+    public static let kind = "task"
+    public var validationProblem: String? {
+        if round < 1 { return "task: round must be at least 1" }
+        if problemID.isEmpty { return "task: empty problem_id" }
+        return nil
+    }
+}
+
+/// One problem's votes in one round, published to `quorum.NAME.votes` by a worker.
+public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage {
+    /// Votes for one distinct answer.
+    public struct AnswerVotes: Codable, Sendable, Equatable {
+        public var answer: String
+        public var votes: Int
+
+        /// Creates an entry.
+        public init(answer: String, votes: Int) {
+            self.answer = answer
+            self.votes = votes
+        }
+    }
+
+    /// The preference pair made from the votes, if any.
+    public struct Pair: Codable, Sendable, Equatable {
+        public var prompt: String
+        public var chosen: String
+        public var rejected: String
+        public var chosenAnswer: String?
+        public var rejectedAnswer: String?
+        public var weight: Double
+        public var chosenVotes: Int
+        public var rejectedVotes: Int
+        /// `self-consistency` or `gold`.
+        public var source: String
+
+        /// Creates a pair.
+        public init(
+            prompt: String, chosen: String, rejected: String, chosenAnswer: String?, rejectedAnswer: String?,
+            weight: Double, chosenVotes: Int, rejectedVotes: Int, source: String
+        ) {
+            self.prompt = prompt
+            self.chosen = chosen
+            self.rejected = rejected
+            self.chosenAnswer = chosenAnswer
+            self.rejectedAnswer = rejectedAnswer
+            self.weight = weight
+            self.chosenVotes = chosenVotes
+            self.rejectedVotes = rejectedVotes
+            self.source = source
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case prompt, chosen, rejected, weight, source
+            case chosenAnswer = "chosen_answer", rejectedAnswer = "rejected_answer"
+            case chosenVotes = "chosen_votes", rejectedVotes = "rejected_votes"
+        }
+    }
+
+    public var schema = WireFormat.schema
+    public var pipeline: String
+    public var round: Int
+    public var problemID: String
+    /// Samples drawn (votes cast plus unparsable responses).
+    public var k: Int
+    public var answers: [AnswerVotes]
+    public var unparsable: Int
+    /// `pair`, or why there is none (`below_threshold`, `unanimous`, `tie`, `no_parsable_answer`, …).
+    public var outcome: String
+    public var worker: String?
+    public var pair: Pair?
+
+    /// Creates a record.
+    public init(
+        pipeline: String, round: Int, problemID: String, k: Int, answers: [AnswerVotes], unparsable: Int,
+        outcome: String, worker: String?, pair: Pair?
+    ) {
+        self.pipeline = pipeline
+        self.round = round
+        self.problemID = problemID
+        self.k = k
+        self.answers = answers
+        self.unparsable = unparsable
+        self.outcome = outcome
+        self.worker = worker
+        self.pair = pair
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, pipeline, round, k, answers, unparsable, outcome, worker, pair
+        case problemID = "problem_id"
+    }
+
+    public static let kind = "vote record"
+    public var validationProblem: String? {
+        if round < 1 { return "vote record: round must be at least 1" }
+        if problemID.isEmpty { return "vote record: empty problem_id" }
+        let cast = answers.reduce(0) { $0 + $1.votes } + unparsable
+        if answers.contains(where: { $0.votes < 1 }) { return "vote record: every listed answer needs at least one vote" }
+        if cast > k { return "vote record: \(cast) votes and unparsable responses exceed k = \(k)" }
+        if (outcome == "pair") != (pair != nil) { return "vote record: outcome \"\(outcome)\" does not match the pair field" }
+        if let pair, !(0...1).contains(pair.weight) { return "vote record: pair weight \(pair.weight) is outside [0, 1]" }
+        if let pair, !["self-consistency", "gold"].contains(pair.source) {
+            return "vote record: pair source must be self-consistency or gold"
+        }
+        return nil
+    }
+}

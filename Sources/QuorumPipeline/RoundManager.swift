@@ -1,0 +1,224 @@
+import Foundation
+import QuorumDigest
+public import QuorumKafka
+public import QuorumStore
+
+/// The states of a round, in order; `failed` can follow any state but `done`.
+public enum RoundState: String, Sendable, Codable, CaseIterable {
+    case pending, sampling, training, evaluating, done, failed
+
+    /// Whether a round may move from `self` to `next`.
+    public func canAdvance(to next: RoundState) -> Bool {
+        switch (self, next) {
+        case (.pending, .sampling), (.sampling, .training), (.training, .evaluating), (.evaluating, .done): true
+        case (.done, _), (.failed, _): false
+        case (_, .failed): true
+        default: false
+        }
+    }
+}
+
+/// A problem as the round manager publishes it.
+public struct RoundProblem: Sendable, Equatable {
+    public var id: String
+    public var question: String
+    public var gold: String?
+    public var labeled: Bool
+    public var source: String
+
+    /// Creates a problem (`source`: synthetic, jsonl or self-generated).
+    public init(id: String, question: String, gold: String?, labeled: Bool = false, source: String = "synthetic") {
+        self.id = id
+        self.question = question
+        self.gold = gold
+        self.labeled = labeled
+        self.source = source
+    }
+}
+
+/// How far a round has come, read from PostgreSQL (the source of truth).
+public struct RoundProgress: Sendable, Codable, Equatable {
+    public var pipeline: String
+    public var round: Int
+    public var state: RoundState
+    public var problems: Int
+    public var published: Int
+    public var voted: Int
+    public var pairs: Int
+    public var meanWeight: Double?
+    public var failure: String?
+
+    /// Whether every problem of the round has its vote record.
+    public var allVoted: Bool { problems > 0 && voted == problems }
+}
+
+/// A transition that the state machine forbids, or a pipeline that does not exist.
+public struct RoundError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Drives rounds through their states in PostgreSQL and publishes their problems to Kafka.
+///
+/// Every step is idempotent: registering, creating a round, publishing (only what was not yet
+/// delivered), re-publishing what has no vote record — so a manager killed at any moment and started
+/// again continues where it stopped.
+public struct RoundManager: Sendable {
+    /// The pipeline's spec.
+    public let spec: PipelineSpec
+    /// The database.
+    public let database: PostgresClient
+
+    /// Creates a manager.
+    public init(spec: PipelineSpec, database: PostgresClient) {
+        self.spec = spec
+        self.database = database
+    }
+
+    /// Records the pipeline (its spec as JSON). Registering the same spec again is a no-op; a
+    /// different spec under the same name is refused.
+    public func register() async throws {
+        let json = String(decoding: try WireFormat.encode(spec), as: UTF8.self)
+        let digest = SHA256.hexDigest(json)
+        let spec = self.spec
+        try await database.withTransaction { db in
+            try db.execute(
+                """
+                INSERT INTO pipelines (name, spec, spec_sha256) VALUES (\(spec.name), \(PostgresJSON(json)), \(digest))
+                ON CONFLICT (name) DO NOTHING
+                """)
+            let stored = try db.query("SELECT spec_sha256 FROM pipelines WHERE name = \(spec.name)")[0].decode(String.self, at: 0)
+            guard stored == digest else {
+                throw RoundError(
+                    message: "a pipeline named \(spec.name) already exists with a different spec; "
+                        + "rename this one, or delete the old one (DELETE FROM pipelines WHERE name = '\(spec.name)')")
+            }
+        }
+    }
+
+    /// Creates round `number` with its problems (a no-op for what already exists).
+    public func createRound(_ number: Int, problems: [RoundProblem]) async throws {
+        let (name, tau) = (spec.name, spec.tau(forRound: number))
+        try await database.withTransaction { db in
+            try db.execute(
+                """
+                INSERT INTO rounds (pipeline, number, tau) VALUES (\(name), \(Int32(number)), \(tau))
+                ON CONFLICT DO NOTHING
+                """)
+            let rows = problems.map { problem -> [PostgresValue] in
+                [name.postgresValue, Int32(number).postgresValue, problem.id.postgresValue, problem.question.postgresValue,
+                    problem.gold.postgresValue, problem.labeled.postgresValue, problem.source.postgresValue]
+            }
+            try db.execute("CREATE TEMP TABLE incoming_problems (LIKE problems INCLUDING DEFAULTS) ON COMMIT DROP")
+            try db.copy(
+                into: "incoming_problems", columns: ["pipeline", "round", "problem_id", "question", "gold", "labeled", "source"],
+                rows: rows)
+            try db.execute("INSERT INTO problems SELECT * FROM incoming_problems ON CONFLICT DO NOTHING")
+        }
+    }
+
+    /// Moves a round to `next`, if the state machine allows it (`failed` needs a reason).
+    public func advance(_ number: Int, to next: RoundState, failure: String? = nil) async throws {
+        let name = spec.name
+        try await database.withTransaction { db in
+            let rows = try db.query("SELECT state FROM rounds WHERE pipeline = \(name) AND number = \(Int32(number)) FOR UPDATE")
+            guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
+            let current = RoundState(rawValue: try row.decode(String.self, at: 0)) ?? .failed
+            if current == next { return }
+            guard current.canAdvance(to: next) else {
+                throw RoundError(message: "round \(number) of \(name) cannot go from \(current.rawValue) to \(next.rawValue)")
+            }
+            try db.execute(
+                """
+                UPDATE rounds SET state = \(next.rawValue), failure = \(next == .failed ? (failure ?? "unknown") : nil),
+                    started_at = COALESCE(started_at, CASE WHEN \(next.rawValue) = 'sampling' THEN now() END),
+                    finished_at = CASE WHEN \(next.rawValue) IN ('done', 'failed') THEN now() END,
+                    updated_at = now()
+                WHERE pipeline = \(name) AND number = \(Int32(number))
+                """)
+        }
+    }
+
+    /// Publishes the round's problems that were never delivered; returns how many it sent.
+    @discardableResult
+    public func publishPending(_ number: Int, producer: KafkaProducer) async throws -> Int {
+        try await publish(number, producer: producer, condition: "published_at IS NULL")
+    }
+
+    /// Re-publishes problems that have no vote record although they were published more than
+    /// `olderThan` seconds ago (a broker restart loses its in-memory queue; PostgreSQL knows what
+    /// is missing). Returns how many it sent.
+    @discardableResult
+    public func republishMissing(_ number: Int, olderThan seconds: Double, producer: KafkaProducer) async throws -> Int {
+        try await publish(
+            number, producer: producer,
+            condition: """
+                published_at < now() - make_interval(secs => \(seconds)) AND NOT EXISTS (
+                    SELECT 1 FROM vote_records v
+                    WHERE v.pipeline = problems.pipeline AND v.round = problems.round AND v.problem_id = problems.problem_id)
+                """)
+    }
+
+    private func publish(_ number: Int, producer: KafkaProducer, condition: String) async throws -> Int {
+        let name = spec.name
+        let pending = try await database.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT problem_id, question, publish_count FROM problems
+                    WHERE pipeline = $1 AND round = $2 AND \(condition) ORDER BY problem_id
+                    """,
+                bindings: [name.postgresValue, Int32(number).postgresValue]))
+        let topic = spec.tasksTopic
+        let delivered = try await withThrowingTaskGroup(of: String.self) { group in
+            for row in pending {
+                let task = TaskMessage(
+                    pipeline: name, round: number, problemID: try row.decode(String.self, at: 0),
+                    question: try row.decode(String.self, at: 1), attempt: try row.decode(Int.self, at: 2) + 1)
+                group.addTask {
+                    try await producer.send(topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(task))
+                    return task.problemID
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        // Mark only what the broker acknowledged.
+        for chunk in stride(from: 0, to: delivered.count, by: 1000) {
+            let ids = Array(delivered[chunk..<min(chunk + 1000, delivered.count)])
+            try await database.execute(
+                """
+                UPDATE problems SET published_at = now(), publish_count = publish_count + 1
+                WHERE pipeline = \(name) AND round = \(Int32(number)) AND problem_id = ANY(\(PostgresTextArray(ids)))
+                """)
+        }
+        return delivered.count
+    }
+
+    /// The round's progress.
+    public func progress(_ number: Int) async throws -> RoundProgress {
+        let name = spec.name
+        let rows = try await database.query(
+            """
+            SELECT state, problems, published, voted, pairs, mean_weight::double precision, failure
+            FROM round_progress WHERE pipeline = \(name) AND round = \(Int32(number))
+            """)
+        guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
+        return RoundProgress(
+            pipeline: name, round: number, state: RoundState(rawValue: try row.decode(String.self, at: 0)) ?? .failed,
+            problems: try row.decode(Int.self, at: 1), published: try row.decode(Int.self, at: 2),
+            voted: try row.decode(Int.self, at: 3), pairs: try row.decode(Int.self, at: 4),
+            meanWeight: try row.decode(Double?.self, at: 5), failure: try row.decode(String?.self, at: 6))
+    }
+}
+
+/// A `text[]` parameter.
+struct PostgresTextArray: PostgresEncodable {
+    let values: [String]
+    init(_ values: [String]) { self.values = values }
+
+    var postgresValue: PostgresValue {
+        let quoted = values.map { value in
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return .text("{" + quoted.joined(separator: ",") + "}", typeOID: 1009)
+    }
+}

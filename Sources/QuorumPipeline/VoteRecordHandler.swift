@@ -1,0 +1,34 @@
+import Foundation
+public import QuorumKafka
+public import QuorumStore
+
+/// Stores vote records (and their pairs) from `quorum.NAME.votes`.
+///
+/// A record for a problem the round does not have, or one already stored, changes nothing: the
+/// former goes to the dead letters (foreign key), the latter is ignored (primary key).
+public struct VoteRecordHandler: SinkHandler {
+    /// Creates the handler.
+    public init() {}
+
+    public func apply(_ message: KafkaMessage, in db: PostgresConnection) throws {
+        let record = try WireFormat.decode(VoteRecordMessage.self, from: message.value)
+        let answers = PostgresJSON(String(decoding: try WireFormat.encode(record.answers), as: UTF8.self))
+        let whole = PostgresJSON(String(decoding: message.value, as: UTF8.self))
+        let inserted = try db.execute(
+            """
+            INSERT INTO vote_records (pipeline, round, problem_id, k, answers, unparsable, outcome, worker, record)
+            VALUES (\(record.pipeline), \(Int32(record.round)), \(record.problemID), \(Int32(record.k)), \(answers),
+                    \(Int32(record.unparsable)), \(record.outcome), \(record.worker), \(whole))
+            ON CONFLICT (pipeline, round, problem_id) DO NOTHING
+            """)
+        guard inserted == 1, let pair = record.pair else { return }
+        try db.execute(
+            """
+            INSERT INTO pairs (pipeline, round, problem_id, prompt, chosen, rejected, chosen_answer, rejected_answer,
+                               weight, chosen_votes, rejected_votes, k, source)
+            VALUES (\(record.pipeline), \(Int32(record.round)), \(record.problemID), \(pair.prompt), \(pair.chosen),
+                    \(pair.rejected), \(pair.chosenAnswer), \(pair.rejectedAnswer), \(pair.weight),
+                    \(Int32(pair.chosenVotes)), \(Int32(pair.rejectedVotes)), \(Int32(record.k)), \(pair.source))
+            """)
+    }
+}
