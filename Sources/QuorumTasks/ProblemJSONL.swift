@@ -70,7 +70,9 @@ public enum ProblemJSONL {
         func string(_ key: String) throws -> String {
             guard let value = fields[key] else { throw failure("missing \"\(key)\"") }
             if let text = value as? String { return text }
-            if key == "answer", let number = value as? NSNumber, !(value is Bool),
+            if key == "answer", let number = value as? NSNumber,
+                // JSON booleans arrive as numbers of Objective-C type "c"; `is Bool` is also true for 0 and 1 on Linux.
+                number.objCType.pointee != CChar(UInt8(ascii: "c")),
                 number.doubleValue == number.doubleValue.rounded(), abs(number.doubleValue) < 1e15
             {
                 return String(number.int64Value)

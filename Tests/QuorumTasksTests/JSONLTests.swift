@@ -32,6 +32,14 @@ struct JSONLTests {
             ])
     }
 
+    @Test("reads the answers 0 and 1 as numbers and refuses true/false", arguments: ["0", "1"])
+    func zeroAndOneAreNumbers(_ answer: String) throws {
+        let text = "{\"id\":\"a\",\"question\":\"q?\",\"answer\":\(answer),\"solution\":\"#### \(answer)\"}"
+        #expect(try ProblemJSONL.decode(Data(text.utf8)).first?.answer == answer)
+        let boolean = "{\"id\":\"a\",\"question\":\"q?\",\"answer\":true,\"solution\":\"s\"}"
+        #expect(throws: (any Error).self) { try ProblemJSONL.decode(Data(boolean.utf8)) }
+    }
+
     @Test(
         "names the malformed line",
         arguments: [

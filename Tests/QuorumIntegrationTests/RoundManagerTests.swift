@@ -1,0 +1,131 @@
+import Foundation
+import QuorumKafka
+import QuorumPipeline
+import QuorumStore
+import Testing
+
+@Suite("Round manager, tasks and vote records through the real broker", .serialized)
+struct RoundManagerTests {
+    static func spec(_ name: String) throws -> PipelineSpec {
+        try PipelineSpec.parse(
+            """
+            name: \(name)
+            model: { path: models/m0 }
+            problems: [ { synthetic: { seed: 1, count: 30 } } ]
+            partitions: 2
+            """)
+    }
+
+    /// Stands in for the model: answers every task it reads with a fixed vote pattern, like a
+    /// worker would (the worker's model is not what this test is about).
+    static func answerTasks(spec: PipelineSpec, group: String, until done: @Sendable () async throws -> Bool) async throws {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: group), topics: [spec.tasksTopic])
+        let producer = try KafkaProducer(configuration: TestStack.kafka)
+        let deadline = ContinuousClock.now + .seconds(90)
+        while try await !done(), ContinuousClock.now < deadline {
+            guard let message = try await consumer.poll(timeoutMilliseconds: 200) else { continue }
+            let task = try WireFormat.decode(TaskMessage.self, from: message.value)
+            let record = VoteRecordMessage(
+                pipeline: task.pipeline, round: task.round, problemID: task.problemID, k: 8,
+                answers: [.init(answer: "12", votes: 5), .init(answer: "13", votes: 2)], unparsable: 1, outcome: "pair",
+                worker: "test-worker",
+                pair: .init(
+                    prompt: task.question, chosen: "… #### 12", rejected: "… #### 13", chosenAnswer: "12", rejectedAnswer: "13",
+                    weight: 3.0 / 8, chosenVotes: 5, rejectedVotes: 2, source: "self-consistency"))
+            try await producer.send(topic: spec.votesTopic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
+            try await consumer.commit(message)  // only after the delivery report
+        }
+        await producer.close()
+        await consumer.close()
+    }
+
+    @Test func aRoundIsPublishedVotedStoredAndSurvivesALostQueue() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let spec = try Self.spec(TestStack.unique("rounds").lowercased())
+            let database = PostgresClient(url: url)
+            let manager = RoundManager(spec: spec, database: database)
+            let admin = try KafkaAdmin(configuration: TestStack.kafka)
+            try await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)
+            try await admin.createTopic(spec.votesTopic, partitions: spec.partitions)
+
+            try await manager.register()
+            try await manager.register()  // idempotent
+            let problems = (0..<30).map { RoundProblem(id: "p\($0)", question: "What is \($0) + 1?", gold: "\($0 + 1)") }
+            try await manager.createRound(1, problems: problems)
+            try await manager.createRound(1, problems: problems)  // idempotent
+            await #expect(throws: RoundError.self) { try await manager.advance(1, to: .training) }
+            try await manager.advance(1, to: .sampling)
+
+            let producer = try KafkaProducer(configuration: TestStack.kafka)
+            #expect(try await manager.publishPending(1, producer: producer) == 30)
+            #expect(try await manager.publishPending(1, producer: producer) == 0)
+            var progress = try await manager.progress(1)
+            #expect(progress.problems == 30 && progress.published == 30 && progress.voted == 0)
+
+            // The sink stores vote records as they arrive; a worker answers tasks.
+            let votes = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: "\(spec.name).sink"),
+                topics: [spec.votesTopic])
+            let sink = KafkaPostgresSink(group: "\(spec.name).sink", consumer: votes, database: database, handler: VoteRecordHandler())
+            let sinkTask = Task { try await sink.run() }
+            try await Self.answerTasks(spec: spec, group: "\(spec.name).workers") {
+                try await manager.progress(1).allVoted
+            }
+            progress = try await manager.progress(1)
+            #expect(progress.allVoted)
+            #expect(progress.pairs == 30)
+            #expect(progress.meanWeight == 0.375)
+
+            // Round 2: the broker "loses" its queue before any worker reads it (as a restart of the
+            // in-memory broker would); PostgreSQL knows what is missing and the manager re-publishes.
+            try await manager.createRound(2, problems: problems)
+            try await manager.advance(2, to: .sampling)
+            #expect(try await manager.publishPending(2, producer: producer) == 30)
+            try await admin.deleteTopic(spec.tasksTopic)
+            try await Task.sleep(for: .seconds(1))
+            try await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)
+            #expect(try await manager.republishMissing(2, olderThan: 0, producer: producer) == 30)
+            try await Self.answerTasks(spec: spec, group: "\(spec.name).workers2") {
+                try await manager.progress(2).allVoted
+            }
+            #expect(try await manager.progress(2).allVoted)
+            #expect(try await manager.republishMissing(2, olderThan: 0, producer: producer) == 0)
+
+            // Bad records go to the dead letters; a duplicate changes nothing.
+            let duplicate = VoteRecordMessage(
+                pipeline: spec.name, round: 1, problemID: "p3", k: 8, answers: [.init(answer: "99", votes: 8)],
+                unparsable: 0, outcome: "unanimous", worker: "late", pair: nil)
+            var unknown = duplicate
+            unknown.problemID = "no-such-problem"
+            var inconsistent = duplicate
+            inconsistent.answers = [.init(answer: "1", votes: 9)]
+            for value in [try WireFormat.encode(duplicate), try WireFormat.encode(unknown), try WireFormat.encode(inconsistent),
+                Array("{\"schema\": 7}".utf8), Array("not json".utf8)]
+            {
+                try await producer.send(topic: spec.votesTopic, key: Array("x".utf8), value: value)
+            }
+            await producer.close()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while sink.stats.deadLettered < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            sinkTask.cancel()
+            _ = try? await sinkTask.value
+            await votes.close()
+            let reasons = try await database.query("SELECT reason FROM dead_letters ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            #expect(reasons.count == 4)
+            #expect(reasons.contains { $0.contains("foreign key") || $0.contains("violates") })
+            #expect(reasons.contains { $0.contains("exceed k") })
+            #expect(reasons.contains { $0.contains("schema 7") })
+            #expect(reasons.contains { $0.contains("not JSON") })
+            let stored = try await database.query("SELECT worker FROM vote_records WHERE round = 1 AND problem_id = 'p3'")
+            #expect(try stored[0].decode(String.self, at: 0) == "test-worker")
+
+            try await manager.advance(1, to: .training)
+            try await manager.advance(1, to: .failed, failure: "trainer crashed")
+            #expect(try await manager.progress(1).failure == "trainer crashed")
+            await #expect(throws: RoundError.self) { try await manager.advance(1, to: .evaluating) }
+            try await admin.deleteTopic(spec.tasksTopic)
+            try await admin.deleteTopic(spec.votesTopic)
+        }
+    }
+}
