@@ -49,6 +49,9 @@ let package = Package(
         .target(
             name: "QuorumModel", dependencies: ["QuorumTensor", "SafeTensors"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
+        .target(
+            name: "SCPO", dependencies: ["QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumTokenizer"],
+            swiftSettings: numericSettings),
         .target(name: "QuorumQuant", swiftSettings: numericSettings, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
         .target(name: "QuorumTasks", swiftSettings: swiftSettings),
@@ -68,7 +71,8 @@ let package = Package(
         .target(
             name: "QuorumPipeline",
             dependencies: [
-                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest",
+                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest", "QuorumVoting",
+                "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTraining", "NeuZip",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
@@ -79,7 +83,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
-                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining",
+                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO",
             ],
             swiftSettings: swiftSettings),
 
@@ -88,6 +92,7 @@ let package = Package(
         .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"], exclude: ["Fixtures"]),
         .testTarget(
             name: "QuorumTrainingTests", dependencies: ["QuorumTraining", "QuorumModel", "QuorumTokenizer", "QuorumTasks"]),
+        .testTarget(name: "SCPOTests", dependencies: ["SCPO", "QuorumModel", "QuorumTensor", "QuorumVoting"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
@@ -97,6 +102,9 @@ let package = Package(
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",
-            dependencies: ["QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "quorum"]),
+            dependencies: [
+                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer", "QuorumTasks",
+                "quorum",
+            ]),
     ]
 )

@@ -64,18 +64,21 @@ public struct TaskMessage: Codable, Sendable, Equatable, VersionedMessage {
     public var question: String
     /// 1 for the first publication, then 2, 3… when the round manager re-publishes.
     public var attempt: Int
+    /// The gold answer, sent only for labeled problems in the semi-supervised and gold modes.
+    public var gold: String?
 
     /// Creates a task.
-    public init(pipeline: String, round: Int, problemID: String, question: String, attempt: Int) {
+    public init(pipeline: String, round: Int, problemID: String, question: String, attempt: Int, gold: String? = nil) {
         self.pipeline = pipeline
         self.round = round
         self.problemID = problemID
         self.question = question
         self.attempt = attempt
+        self.gold = gold
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, pipeline, round, question, attempt
+        case schema, pipeline, round, question, attempt, gold
         case problemID = "problem_id"
     }
 

@@ -164,7 +164,7 @@ public struct RoundManager: Sendable {
         let pending = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
-                    SELECT problem_id, question, publish_count FROM problems
+                    SELECT problem_id, question, publish_count, CASE WHEN labeled THEN gold END FROM problems
                     WHERE pipeline = $1 AND round = $2 AND \(condition) ORDER BY problem_id
                     """,
                 bindings: [name.postgresValue, Int32(number).postgresValue]))
@@ -173,7 +173,8 @@ public struct RoundManager: Sendable {
             for row in pending {
                 let task = TaskMessage(
                     pipeline: name, round: number, problemID: try row.decode(String.self, at: 0),
-                    question: try row.decode(String.self, at: 1), attempt: try row.decode(Int.self, at: 2) + 1)
+                    question: try row.decode(String.self, at: 1), attempt: try row.decode(Int.self, at: 2) + 1,
+                    gold: try row.decode(String?.self, at: 3))
                 group.addTask {
                     try await producer.send(topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(task))
                     return task.problemID
@@ -220,5 +221,17 @@ struct PostgresTextArray: PostgresEncodable {
             "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         return .text("{" + quoted.joined(separator: ",") + "}", typeOID: 1009)
+    }
+}
+
+extension PipelineSpec {
+    /// The spec registered under `name` (by `quorum run`), read from PostgreSQL.
+    public static func registered(_ name: String, database: PostgresClient) async throws -> PipelineSpec {
+        let rows = try await database.query("SELECT spec::text FROM pipelines WHERE name = \(name)")
+        guard let row = rows.first else {
+            throw RoundError(
+                message: "no pipeline named \(name) in the database; start it with `quorum run pipelines/\(name).yaml`")
+        }
+        return try JSONDecoder().decode(PipelineSpec.self, from: Data(try row.decode(String.self, at: 0).utf8))
     }
 }

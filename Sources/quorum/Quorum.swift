@@ -12,7 +12,8 @@ struct Quorum: AsyncParsableCommand {
             QUORUM_POSTGRES_URL / QUORUM_KAFKA_BROKERS or the --postgres-url / --kafka-brokers flags point elsewhere.
             """,
         subcommands: [
-            StackCommand.self, MigrateCommand.self, TaskCommand.self, TokenizerCommand.self, VoteCommand.self,
+            StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
+            TaskCommand.self, TokenizerCommand.self, VoteCommand.self,
             CkptCommand.self,
             BenchCommand.self,
         ])

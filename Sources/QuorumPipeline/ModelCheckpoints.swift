@@ -1,0 +1,82 @@
+import Foundation
+import NeuZip
+public import QuorumStore
+
+/// A model published for a round: where its NeuZip bytes are and how well they compressed.
+public struct PublishedCheckpoint: Sendable, Codable, Equatable {
+    /// The pipeline.
+    public var pipeline: String
+    /// The model's index: M_round (0 is the seed model).
+    public var round: Int
+    /// SHA-256 of the `.nzck` bytes in the artifact store.
+    public var artifact: String
+    /// Bytes of the model folder's safetensors before compression.
+    public var uncompressedBytes: Int
+    /// Bytes of the `.nzck`.
+    public var compressedBytes: Int
+}
+
+/// Moves model folders (safetensors + config.json + tokenizer.json + records) between the trainer
+/// and the workers as lossless NeuZip checkpoints in an artifact store, recorded in `checkpoints`.
+public struct ModelCheckpoints: Sendable {
+    /// The database holding the `checkpoints` table.
+    public let database: PostgresClient
+    /// Where the bytes go.
+    public let store: any ArtifactStore
+
+    /// Creates the mover.
+    public init(database: PostgresClient, store: any ArtifactStore) {
+        self.database = database
+        self.store = store
+    }
+
+    /// Compresses `directory` and records it as model M_`round` of `pipeline`. Publishing the
+    /// same round again keeps the first record (rounds are immutable once published).
+    @discardableResult
+    public func publish(directory: String, pipeline: String, round: Int, format: String = "fp32") async throws
+        -> PublishedCheckpoint
+    {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-publish-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("model.nzck").path
+        let records = try Checkpoint.compress(input: directory, output: file, mode: .lossless)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        let uncompressed = records.reduce(0) { $0 + $1.originalByteCount }
+        let digest = try await store.put(bytes)
+        try await database.execute(
+            """
+            INSERT INTO checkpoints (pipeline, round, artifact, format, uncompressed_bytes, compressed_bytes)
+            VALUES (\(pipeline), \(Int32(round)), \(digest), \(format), \(uncompressed), \(bytes.count))
+            ON CONFLICT (pipeline, round) DO NOTHING
+            """)
+        return try await find(pipeline: pipeline, round: round)!
+    }
+
+    /// The record of model M_`round`, if it was published.
+    public func find(pipeline: String, round: Int) async throws -> PublishedCheckpoint? {
+        let rows = try await database.query(
+            """
+            SELECT artifact, uncompressed_bytes, compressed_bytes FROM checkpoints
+            WHERE pipeline = \(pipeline) AND round = \(Int32(round))
+            """)
+        guard let row = rows.first else { return nil }
+        return PublishedCheckpoint(
+            pipeline: pipeline, round: round, artifact: try row.decode(String.self, at: 0),
+            uncompressedBytes: try row.decode(Int.self, at: 1), compressedBytes: try row.decode(Int.self, at: 2))
+    }
+
+    /// Fetches model M_`round`, verifies it, and unpacks it into `directory` (model.safetensors plus
+    /// the companion files). Throws when it was not published.
+    public func fetch(pipeline: String, round: Int, into directory: String) async throws {
+        guard let published = try await find(pipeline: pipeline, round: round) else {
+            throw ArtifactError(message: "pipeline \(pipeline) has no published model M\(round) yet")
+        }
+        let bytes = try await store.get(published.artifact)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/model.nzck"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try Checkpoint.decompress(input: file, output: directory + "/model.safetensors", extractFiles: true)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+public import QuorumModel
+public import QuorumTensor
+public import QuorumTokenizer
+public import QuorumTraining
+
+/// Draws k answers per question: what a worker needs from a model.
+public protocol ResponseSampler: Sendable {
+    /// Samples `k` responses for each question, at `temperature` / `topP`. Sample `j` of a problem
+    /// draws from a random stream fixed by (`seed`, problem id, `j`), so the same problem gives the
+    /// same samples whichever worker or batch draws it.
+    func sample(
+        _ problems: [(id: String, question: String)], k: Int, temperature: Double, topP: Double, seed: UInt64
+    ) async throws -> [[String]]
+}
+
+/// Samples from a Quorum model with its tokenizer and prompt format.
+///
+/// The model is not thread-safe and blocks while it uses every core, so all calls run one at a
+/// time on the sampler's own thread.
+public final class ModelSampler: ResponseSampler, @unchecked Sendable {
+    // @unchecked: `model` is only touched on `queue`, one call at a time.
+    private let model: LlamaModel<Float>
+    private let tokenizer: BPETokenizer
+    private let format: PromptFormat
+    private let maxNewTokens: Int
+    private let maxBatchSize: Int
+    private let queue = DispatchQueue(label: "quorum.sampler")
+
+    /// Wraps a loaded model.
+    public init(
+        model: LlamaModel<Float>, tokenizer: BPETokenizer, format: PromptFormat = .standard, maxNewTokens: Int,
+        maxBatchSize: Int = 64
+    ) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.format = format
+        self.maxNewTokens = maxNewTokens
+        self.maxBatchSize = maxBatchSize
+    }
+
+    public func sample(
+        _ problems: [(id: String, question: String)], k: Int, temperature: Double, topP: Double, seed: UInt64
+    ) async throws -> [[String]] {
+        var prompts: [[Int]] = []
+        var streams: [UInt64] = []
+        for problem in problems {
+            let prompt = format.promptTokens(question: problem.question, tokenizer: tokenizer)
+            let base = Self.problemStream(problem.id)
+            for sample in 0..<k {
+                prompts.append(prompt)
+                streams.append(base &+ UInt64(sample))
+            }
+        }
+        let parameters = SamplingParameters(temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed)
+        let (allPrompts, allStreams) = (prompts, streams)
+        let generations: [Generation] = await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                continuation.resume(
+                    returning: model.generate(
+                        prompts: allPrompts, parameters: parameters, streams: allStreams,
+                        eosTokenId: tokenizer.eosID.map(Int.init), maxBatchSize: maxBatchSize,
+                        stop: { _, tokens in self.format.isFinished(tokens, tokenizer: self.tokenizer) }))
+            }
+        }
+        let texts = generations.map { format.responseText($0.tokens, tokenizer: tokenizer) }
+        return (0..<problems.count).map { Array(texts[($0 * k)..<(($0 + 1) * k)]) }
+    }
+
+    /// A problem's first random stream: FNV-1a of its id, spread so that problems' k streams never overlap.
+    static func problemStream(_ id: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash << 16
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+public import QuorumKafka
+public import QuorumStore
+public import QuorumVoting
+import Synchronization
+
+/// What a worker has done so far.
+public struct WorkerStatistics: Sendable, Equatable, Codable {
+    /// Problems voted and published.
+    public var problems = 0
+    /// Responses sampled.
+    public var samples = 0
+    /// Tasks that could not be read (their offsets are committed; the round manager re-publishes
+    /// whatever stays without a vote record).
+    public var unreadableTasks = 0
+}
+
+/// A sampling worker: reads tasks of one pipeline from `quorum.NAME.tasks` in the pipeline's
+/// consumer group, samples k answers per problem, votes, and publishes one vote record per problem
+/// to `quorum.NAME.votes`. A task's offset is committed only after its vote record's delivery
+/// report, so a crash re-delivers the task rather than losing it.
+public final class Worker: Sendable {
+    /// The pipeline.
+    public let spec: PipelineSpec
+    /// This worker's name, recorded in its vote records.
+    public let name: String
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let samplerForRound: @Sendable (Int) async throws -> any ResponseSampler
+    private let maxProblemsPerBatch: Int
+    private let statistics = Mutex(WorkerStatistics())
+
+    /// Creates a worker. `samplerForRound(r)` returns the sampler of the model that round `r`
+    /// samples from (M_{r−1}); it is asked again whenever the round changes.
+    public init(
+        spec: PipelineSpec, name: String, kafka: KafkaConfiguration, maxProblemsPerBatch: Int = 4,
+        samplerForRound: @escaping @Sendable (Int) async throws -> any ResponseSampler
+    ) throws {
+        self.spec = spec
+        self.name = name
+        self.maxProblemsPerBatch = maxProblemsPerBatch
+        self.samplerForRound = samplerForRound
+        var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "quorum.\(spec.name).workers")
+        // Sampling a batch takes a while: keep polls from counting as a dead member for long.
+        configuration.kafka.properties["max.poll.interval.ms"] = configuration.kafka.properties["max.poll.interval.ms"] ?? "600000"
+        consumer = try KafkaConsumer(configuration: configuration, topics: [spec.tasksTopic])
+        producer = try KafkaProducer(configuration: kafka)
+    }
+
+    /// Counters so far.
+    public var stats: WorkerStatistics { statistics.withLock { $0 } }
+
+    /// Runs until the task is cancelled.
+    public func run() async throws {
+        var current: (round: Int, sampler: any ResponseSampler)?
+        while !Task.isCancelled {
+            let tasks = try await nextBatch()
+            guard !tasks.isEmpty else { continue }
+            for (round, group) in Dictionary(grouping: tasks, by: { $0.task.round }).sorted(by: { $0.key < $1.key }) {
+                if current?.round != round { current = (round, try await samplerForRound(round)) }
+                try await process(group, sampler: current!.sampler)
+            }
+        }
+    }
+
+    /// Leaves the consumer group and flushes the producer.
+    public func close() async {
+        await consumer.close()
+        await producer.close()
+    }
+
+    private func nextBatch() async throws -> [(task: TaskMessage, message: KafkaMessage)] {
+        var batch: [(task: TaskMessage, message: KafkaMessage)] = []
+        while batch.count < maxProblemsPerBatch {
+            guard let message = try await consumer.poll(timeoutMilliseconds: batch.isEmpty ? 500 : 20) else { break }
+            do {
+                let task = try WireFormat.decode(TaskMessage.self, from: message.value)
+                guard task.pipeline == spec.name else { throw DeadLetter("task of pipeline \(task.pipeline)") }
+                batch.append((task, message))
+            } catch {
+                statistics.withLock { $0.unreadableTasks += 1 }
+                try await consumer.commit(message)
+            }
+        }
+        return batch
+    }
+
+    private func process(_ batch: [(task: TaskMessage, message: KafkaMessage)], sampler: any ResponseSampler) async throws {
+        let round = batch[0].task.round
+        let sampling = spec.sampling
+        let selection = PairSelection(
+            tau: spec.tau(forRound: round), seed: UInt64(round),
+            mode: spec.mode == .scpoSemi || spec.mode == .irpoGold ? .semiSupervised
+                : spec.mode == .scpoUnweighted ? .unweighted : .selfConsistency)
+        let problems = batch.map { (id: $0.task.problemID, question: $0.task.question) }
+        let responses = try await sampler.sample(
+            problems, k: sampling.k, temperature: sampling.temperature, topP: sampling.topP, seed: UInt64(round))
+        var extras: [[String]] = Array(repeating: [], count: batch.count)
+        if sampling.extraSamples > 0 {
+            extras = try await sampler.sample(
+                problems, k: sampling.extraSamples, temperature: sampling.extraTemperature, topP: sampling.topP,
+                seed: UInt64(round) &+ 0x5EED)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, item) in batch.enumerated() {
+                let task = item.task
+                let prompt = task.question
+                let sampled =
+                    responses[index].map { SampledResponse(problemID: task.problemID, prompt: prompt, extractingFrom: $0) }
+                    + extras[index].map { SampledResponse(problemID: task.problemID, prompt: prompt, extractingFrom: $0, isExtra: true) }
+                let outcome = selection.outcome(
+                    problemID: task.problemID, prompt: prompt, responses: sampled, gold: task.gold, round: round)
+                let record = VoteRecordMessage(pipeline: spec.name, worker: name, outcome: outcome)
+                let (producer, topic) = (self.producer, spec.votesTopic)
+                group.addTask {
+                    try await producer.send(topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Every record is acknowledged: now the tasks may be marked consumed.
+        var next: [KafkaTopicPartition: Int64] = [:]
+        for item in batch {
+            let position = item.message.nextPosition
+            next[position.topicPartition] = max(next[position.topicPartition] ?? 0, position.offset)
+        }
+        try await consumer.commit(next.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+        statistics.withLock {
+            $0.problems += batch.count
+            $0.samples += batch.count * (sampling.k + sampling.extraSamples)
+        }
+    }
+}
+
+extension VoteRecordMessage {
+    /// The wire record of one problem's vote.
+    public init(pipeline: String, worker: String?, outcome: ProblemVoteOutcome) {
+        self.init(
+            pipeline: pipeline, round: outcome.round, problemID: outcome.problemID, k: outcome.k,
+            answers: outcome.answers.map { AnswerVotes(answer: $0.answer, votes: $0.votes) }, unparsable: outcome.unparsable,
+            outcome: outcome.status.rawValue, worker: worker,
+            pair: outcome.pair.map { pair in
+                Pair(
+                    prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, chosenAnswer: pair.chosenAnswer,
+                    rejectedAnswer: pair.rejectedAnswer, weight: pair.weight, chosenVotes: pair.chosenVotes,
+                    rejectedVotes: pair.rejectedVotes, source: pair.source.rawValue)
+            })
+    }
+}
