@@ -1,0 +1,281 @@
+import Foundation
+public import QuorumKafka
+public import QuorumStore
+import QuorumTasks
+
+/// The numbers an evaluation produces.
+public struct EvaluationNumbers: Sendable, Codable, Equatable {
+    /// Problems evaluated.
+    public var problems: Int
+    /// Greedy accuracy in [0, 1].
+    public var greedyAccuracy: Double
+    /// Majority-of-k accuracy in [0, 1].
+    public var majorityAccuracy: Double
+    /// The k of the majority vote.
+    public var k: Int
+
+    /// Creates the numbers.
+    public init(problems: Int, greedyAccuracy: Double, majorityAccuracy: Double, k: Int) {
+        self.problems = problems
+        self.greedyAccuracy = greedyAccuracy
+        self.majorityAccuracy = majorityAccuracy
+        self.k = k
+    }
+}
+
+/// A stored preference pair, as the trainer reads it.
+public struct StoredPair: Sendable, Codable, Equatable {
+    public var problemID: String
+    public var prompt: String
+    public var chosen: String
+    public var rejected: String
+    public var weight: Double
+    public var source: String
+}
+
+/// The model work of a pipeline, which the runner calls at the right moments. Each closure gets
+/// model folders (safetensors + config.json + tokenizer.json) and blocks as long as the work takes.
+public struct PipelineStages: Sendable {
+    /// Trains the seed model M0 from a configuration file into a folder.
+    public var trainSeed: @Sendable (_ configPath: String, _ output: String) async throws -> Void
+    /// Trains M_round from M_{round−1} (also the frozen reference) on the round's pairs; returns the
+    /// training record as JSON.
+    public var trainRound: @Sendable (_ round: Int, _ reference: String, _ pairs: [StoredPair], _ output: String) async throws -> String
+    /// Evaluates a model on the spec's held-out split.
+    public var evaluate: @Sendable (_ model: String) async throws -> EvaluationNumbers
+
+    /// Creates the stages.
+    public init(
+        trainSeed: @escaping @Sendable (String, String) async throws -> Void,
+        trainRound: @escaping @Sendable (Int, String, [StoredPair], String) async throws -> String,
+        evaluate: @escaping @Sendable (String) async throws -> EvaluationNumbers
+    ) {
+        self.trainSeed = trainSeed
+        self.trainRound = trainRound
+        self.evaluate = evaluate
+    }
+}
+
+/// Runs a pipeline's rounds to the end: the round manager, the trainer stage and the evaluation.
+/// Workers and the sink run beside it (as processes, or tasks in tests) and are not its concern.
+///
+/// Every step reads its state from PostgreSQL first, so a runner killed at any moment and started
+/// again continues where it stopped: a published model is not trained again, a done round is
+/// skipped, a sampling round re-publishes what is missing.
+public struct PipelineRunner: Sendable {
+    /// The pipeline.
+    public let spec: PipelineSpec
+    /// The database.
+    public let database: PostgresClient
+    /// The Kafka cluster.
+    public let kafka: KafkaConfiguration
+    /// The model work.
+    public let stages: PipelineStages
+    /// Where model folders are kept between steps.
+    public let workDirectory: String
+    /// Seconds without a new vote after which missing problems are re-published.
+    public var republishAfter: Double = 60
+    /// Where progress lines go.
+    public var log: @Sendable (String) -> Void = { _ in }
+
+    /// Creates a runner.
+    public init(spec: PipelineSpec, database: PostgresClient, kafka: KafkaConfiguration, stages: PipelineStages, workDirectory: String) {
+        self.spec = spec
+        self.database = database
+        self.kafka = kafka
+        self.stages = stages
+        self.workDirectory = workDirectory
+    }
+
+    var manager: RoundManager { RoundManager(spec: spec, database: database) }
+    var checkpoints: ModelCheckpoints { ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database)) }
+
+    /// Registers the pipeline, creates its topics and publishes the seed model M0 (training it first
+    /// when the spec says so).
+    public func prepare() async throws {
+        try await manager.register()
+        let admin = try KafkaAdmin(configuration: kafka)
+        try await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)
+        try await admin.createTopic(spec.votesTopic, partitions: spec.partitions)
+        if try await checkpoints.find(pipeline: spec.name, round: 0) == nil {
+            let folder: String
+            if let path = spec.model.path {
+                folder = path
+            } else {
+                folder = modelFolder(0)
+                log("[run] training the seed model M0 from \(spec.model.trainConfig!)")
+                try await stages.trainSeed(spec.model.trainConfig!, folder)
+            }
+            let published = try await checkpoints.publish(directory: folder, pipeline: spec.name, round: 0)
+            log("[run] published M0: \(published.compressedBytes) bytes (NeuZip \(String(format: "%.3f", Double(published.uncompressedBytes) / Double(published.compressedBytes)))×)")
+        }
+        try await evaluateIfNeeded(round: 0)
+    }
+
+    /// Runs every round that is not done yet.
+    public func runRounds() async throws {
+        let problems = try loadProblems()
+        for round in 1...spec.rounds {
+            try await runRound(round, problems: problems)
+        }
+    }
+
+    /// One round, from wherever it stands.
+    public func runRound(_ round: Int, problems: [RoundProblem]) async throws {
+        let manager = self.manager
+        try await manager.createRound(round, problems: problems)
+        var progress = try await manager.progress(round)
+        if progress.state == .done { return }
+        if progress.state == .failed {
+            throw RoundError(message: "round \(round) failed earlier (\(progress.failure ?? "?")); inspect it, then reset it")
+        }
+        if progress.state == .pending { try await manager.advance(round, to: .sampling) }
+        progress = try await manager.progress(round)
+        if progress.state == .sampling {
+            try await sample(round)
+            try await manager.advance(round, to: .training)
+        }
+        progress = try await manager.progress(round)
+        if progress.state == .training {
+            do {
+                try await train(round)
+            } catch {
+                try? await manager.advance(round, to: .failed, failure: "training: \(error)")
+                throw error
+            }
+            try await manager.advance(round, to: .evaluating)
+        }
+        progress = try await manager.progress(round)
+        if progress.state == .evaluating {
+            try await evaluateIfNeeded(round: round)
+            try await manager.advance(round, to: .done)
+        }
+        log("[run] round \(round) done")
+    }
+
+    /// Publishes the round's problems and waits until every one has its vote record, re-publishing
+    /// what stays missing (a broker restart loses queued messages; PostgreSQL knows what is missing).
+    func sample(_ round: Int) async throws {
+        let producer = try KafkaProducer(configuration: kafka)
+        defer { Task { await producer.close() } }
+        let published = try await manager.publishPending(round, producer: producer)
+        if published > 0 { log("[run] round \(round): published \(published) problems to \(spec.tasksTopic)") }
+        var lastVoted = -1
+        var lastChange = ContinuousClock.now
+        let started = ContinuousClock.now
+        while true {
+            try Task.checkCancellation()
+            let progress = try await manager.progress(round)
+            if progress.voted != lastVoted {
+                let seconds = Double((ContinuousClock.now - started).components.seconds)
+                let rate = seconds > 0 ? Double(progress.voted) / seconds : 0
+                log("[run] round \(round): voted \(progress.voted)/\(progress.problems), pairs \(progress.pairs)"
+                    + (rate > 0 ? String(format: ", %.1f problems/s", rate) : ""))
+                lastVoted = progress.voted
+                lastChange = .now
+            }
+            if progress.allVoted { return }
+            if ContinuousClock.now - lastChange > .seconds(republishAfter) {
+                let again = try await manager.republishMissing(round, olderThan: republishAfter, producer: producer)
+                if again > 0 { log("[run] round \(round): re-published \(again) problems without a vote record") }
+                lastChange = .now
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Trains M_round from M_{round−1} on the round's pairs and publishes it.
+    func train(_ round: Int) async throws {
+        if try await checkpoints.find(pipeline: spec.name, round: round) != nil { return }
+        let reference = modelFolder(round - 1)
+        if !FileManager.default.fileExists(atPath: reference + "/model.safetensors") {
+            try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: reference)
+        }
+        let rows = try await database.query(
+            """
+            SELECT problem_id, prompt, chosen, rejected, weight, source FROM pairs
+            WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND weight > 0 ORDER BY problem_id
+            """)
+        let pairs = try rows.map { row in
+            StoredPair(
+                problemID: try row.decode(String.self, at: 0), prompt: try row.decode(String.self, at: 1),
+                chosen: try row.decode(String.self, at: 2), rejected: try row.decode(String.self, at: 3),
+                weight: try row.decode(Double.self, at: 4), source: try row.decode(String.self, at: 5))
+        }
+        log("[run] round \(round): training M\(round) on \(pairs.count) pairs")
+        let output = modelFolder(round)
+        let record = try await stages.trainRound(round, reference, pairs, output)
+        let published = try await checkpoints.publish(directory: output, pipeline: spec.name, round: round)
+        try await database.execute(
+            """
+            UPDATE checkpoints SET training_record = \(PostgresJSON(record))
+            WHERE pipeline = \(spec.name) AND round = \(Int32(round))
+            """)
+        log("[run] published M\(round): \(published.compressedBytes) bytes")
+    }
+
+    /// Evaluates M_round on the held-out split, once.
+    func evaluateIfNeeded(round: Int) async throws {
+        let done = try await database.query(
+            "SELECT 1 FROM evaluations WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND split = \(spec.evaluation.split)")
+        if !done.isEmpty { return }
+        let folder = modelFolder(round)
+        if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
+            try await checkpoints.fetch(pipeline: spec.name, round: round, into: folder)
+        }
+        let numbers = try await stages.evaluate(folder)
+        // Pair precision: how often the round's chosen answer is the gold answer.
+        let precision = try await database.query(
+            """
+            SELECT avg(CASE WHEN p.chosen_answer = q.gold THEN 1.0 ELSE 0.0 END)::double precision
+            FROM pairs p JOIN problems q USING (pipeline, round, problem_id)
+            WHERE p.pipeline = \(spec.name) AND p.round = \(Int32(round)) AND q.gold IS NOT NULL
+            """)[0].decode(Double?.self, at: 0)
+        try await database.execute(
+            """
+            INSERT INTO evaluations (pipeline, round, split, format, problems, greedy_accuracy, majority_accuracy, k, pair_precision)
+            VALUES (\(spec.name), \(Int32(round)), \(spec.evaluation.split), \(spec.servingFormat.rawValue), \(Int32(numbers.problems)),
+                    \(numbers.greedyAccuracy), \(numbers.majorityAccuracy), \(Int32(numbers.k)), \(precision))
+            ON CONFLICT DO NOTHING
+            """)
+        log(String(format: "[run] M%d on %@: greedy %.1f %%, majority-of-%d %.1f %%", round, spec.evaluation.split,
+            numbers.greedyAccuracy * 100, numbers.k, numbers.majorityAccuracy * 100))
+    }
+
+    func modelFolder(_ round: Int) -> String { "\(workDirectory)/\(spec.name)/m\(round)" }
+
+    /// The problems every round samples (the same unlabeled training questions each round, as in
+    /// the paper); in `scpo-semi` a deterministic `labeled_fraction` of them carries its gold answer,
+    /// in `irpo-gold` all do.
+    public func loadProblems() throws -> [RoundProblem] {
+        var problems: [RoundProblem] = []
+        for source in spec.problems {
+            if let synthetic = source.synthetic {
+                var config = GeneratorConfig()
+                if let low = synthetic.minSteps { config.minSteps = low }
+                if let high = synthetic.maxSteps { config.maxSteps = high }
+                if let number = synthetic.maxNumber { config.maxNumber = number }
+                let generated = try ProblemGenerator(config: config).generate(split: .train, count: synthetic.count, seed: synthetic.seed)
+                problems += generated.map { RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "synthetic") }
+            } else if let path = source.jsonl {
+                problems += try ProblemJSONL.read(from: URL(fileURLWithPath: path)).map {
+                    RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "jsonl")
+                }
+            } else if source.selfGenerated != nil {
+                throw RoundError(message: "self_generated problem sources are not implemented yet; remove that source")
+            }
+        }
+        var seen = Set<String>()
+        problems = problems.filter { seen.insert($0.id).inserted }
+        for index in problems.indices {
+            switch spec.mode {
+            case .irpoGold: problems[index].labeled = true
+            case .scpoSemi:
+                let fraction = spec.labeledFraction ?? 0
+                problems[index].labeled = Double((ModelSampler.problemStream(problems[index].id) >> 16) % 10_000) / 10_000 < fraction
+            default: problems[index].labeled = false
+            }
+        }
+        return problems
+    }
+}
