@@ -15,9 +15,9 @@ let swiftSettings: [SwiftSetting] = [
 /// Numeric kernels: AVX2/FMA code generation on x86-64 hosts only (without it Swift emits SSE2 and
 /// `addingProduct` becomes a libm call); other CPUs get the portable build.
 #if arch(x86_64)
-let numericSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
+    let numericSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
-let numericSettings: [SwiftSetting] = swiftSettings
+    let numericSettings: [SwiftSetting] = swiftSettings
 #endif
 
 let package = Package(
@@ -50,7 +50,8 @@ let package = Package(
             name: "QuorumModel", dependencies: ["QuorumTensor", "SafeTensors"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
         .target(
-            name: "SCPO", dependencies: ["QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumTokenizer"],
+            name: "SCPO",
+            dependencies: ["QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumTokenizer"],
             swiftSettings: numericSettings),
         .target(name: "QuorumQuant", swiftSettings: numericSettings, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
@@ -91,8 +92,11 @@ let package = Package(
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "QuorumDigest", "SafeTensors"]),
         .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "QuorumTrainingTests", dependencies: ["QuorumTraining", "QuorumModel", "QuorumTokenizer", "QuorumTasks"]),
-        .testTarget(name: "SCPOTests", dependencies: ["SCPO", "QuorumModel", "QuorumTensor", "QuorumVoting"], exclude: ["Fixtures"]),
+            name: "QuorumTrainingTests",
+            dependencies: ["QuorumTraining", "QuorumModel", "QuorumTokenizer", "QuorumTasks"]),
+        .testTarget(
+            name: "SCPOTests", dependencies: ["SCPO", "QuorumModel", "QuorumTensor", "QuorumVoting"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
@@ -103,7 +107,8 @@ let package = Package(
         .testTarget(
             name: "QuorumIntegrationTests",
             dependencies: [
-                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer", "QuorumTasks",
+                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer",
+                "QuorumTasks",
                 "quorum",
             ]),
     ]

@@ -61,7 +61,9 @@ public final class KafkaAdmin: Sendable {
         let handle = self.handle
         try await executor.run { () throws(KafkaError) in
             var errstr = [CChar](repeating: 0, count: 512)
-            guard let topic = rd_kafka_NewTopic_new(name, Int32(partitions), Int32(replicationFactor), &errstr, errstr.count)
+            guard
+                let topic = rd_kafka_NewTopic_new(
+                    name, Int32(partitions), Int32(replicationFactor), &errstr, errstr.count)
             else {
                 throw KafkaError(code: .invalidConfiguration, message: "topic \(name): \(decodeCString(errstr))")
             }
@@ -118,7 +120,8 @@ public final class KafkaAdmin: Sendable {
             return (0..<Int(metadata.pointee.topic_cnt)).compactMap { index in
                 let topic = metadata.pointee.topics[index]
                 guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-                return KafkaTopicDescription(name: String(cString: topic.topic), partitionCount: Int(topic.partition_cnt))
+                return KafkaTopicDescription(
+                    name: String(cString: topic.topic), partitionCount: Int(topic.partition_cnt))
             }.sorted { $0.name < $1.name }
         }
     }
@@ -128,7 +131,8 @@ public final class KafkaAdmin: Sendable {
         let handle = self.handle
         return try await executor.run { () throws(KafkaError) in
             var list: UnsafePointer<rd_kafka_group_list>?
-            try KafkaError.check(rd_kafka_list_groups(handle.pointer, nil, &list, Self.timeoutMilliseconds), "list groups")
+            try KafkaError.check(
+                rd_kafka_list_groups(handle.pointer, nil, &list, Self.timeoutMilliseconds), "list groups")
             guard let list else { return [] }
             defer { rd_kafka_group_list_destroy(list) }
             return (0..<Int(list.pointee.group_cnt)).map { index in
@@ -147,7 +151,8 @@ public final class KafkaAdmin: Sendable {
             var low: Int64 = 0
             var high: Int64 = 0
             try KafkaError.check(
-                rd_kafka_query_watermark_offsets(handle.pointer, topic, partition, &low, &high, Self.timeoutMilliseconds),
+                rd_kafka_query_watermark_offsets(
+                    handle.pointer, topic, partition, &low, &high, Self.timeoutMilliseconds),
                 "watermarks of \(topic)[\(partition)]")
             return (low, high)
         }
@@ -158,14 +163,17 @@ public final class KafkaAdmin: Sendable {
         guard let description = try await listTopics().first(where: { $0.name == topic }) else {
             throw KafkaError(code: .unknownTopicOrPartition, message: "topic \(topic) does not exist")
         }
-        let partitions = (0..<Int32(description.partitionCount)).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        let partitions = (0..<Int32(description.partitionCount)).map {
+            KafkaTopicPartition(topic: topic, partition: $0)
+        }
         let committed = try await committedOffsets(group: group, partitions: partitions)
         var lags: [KafkaPartitionLag] = []
         for partition in partitions {
             let (low, high) = try await watermarks(topic: topic, partition: partition.partition)
             let offset = committed[partition].flatMap { $0 >= 0 ? $0 : nil }
             lags.append(
-                KafkaPartitionLag(topicPartition: partition, lowWatermark: low, highWatermark: high, committedOffset: offset))
+                KafkaPartitionLag(
+                    topicPartition: partition, lowWatermark: low, highWatermark: high, committedOffset: offset))
         }
         return lags
     }
@@ -178,9 +186,11 @@ public final class KafkaAdmin: Sendable {
         return try await executor.run { () throws(KafkaError) in
             let reader = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, properties: properties)
             defer { reader.destroy() }
-            let list = TopicPartitionList.make(partitions.map { .init(topic: $0.topic, partition: $0.partition, offset: 0) })
+            let list = TopicPartitionList.make(
+                partitions.map { .init(topic: $0.topic, partition: $0.partition, offset: 0) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            try KafkaError.check(rd_kafka_committed(reader.pointer, list, Self.timeoutMilliseconds), "committed offsets of \(group)")
+            try KafkaError.check(
+                rd_kafka_committed(reader.pointer, list, Self.timeoutMilliseconds), "committed offsets of \(group)")
             var offsets: [KafkaTopicPartition: Int64] = [:]
             for position in TopicPartitionList.read(list) { offsets[position.topicPartition] = position.offset }
             return offsets

@@ -157,7 +157,8 @@ public final class KafkaConsumer: Sendable {
         try checkOpen()
         let handle = self.handle
         return try await executor.run { () throws(KafkaError) in
-            let list = TopicPartitionList.make(partitions.map { .init(topic: $0.topic, partition: $0.partition, offset: 0) })
+            let list = TopicPartitionList.make(
+                partitions.map { .init(topic: $0.topic, partition: $0.partition, offset: 0) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
             try KafkaError.check(rd_kafka_committed(handle.pointer, list, timeoutMilliseconds), "committed offsets")
             return TopicPartitionList.read(list)

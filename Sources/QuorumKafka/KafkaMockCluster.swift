@@ -28,7 +28,8 @@ public final class KafkaMockCluster: Sendable {
 
     /// Creates a topic with `partitions` partitions.
     public func createTopic(_ name: String, partitions: Int) throws(KafkaError) {
-        try KafkaError.check(rd_kafka_mock_topic_create(cluster.pointer, name, Int32(partitions), 1), "mock topic \(name)")
+        try KafkaError.check(
+            rd_kafka_mock_topic_create(cluster.pointer, name, Int32(partitions), 1), "mock topic \(name)")
     }
 }
 

@@ -33,7 +33,8 @@ final class RDKafkaHandle: @unchecked Sendable {
         // On success rd_kafka_new takes ownership of conf; on failure it is still ours.
         guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: .invalidConfiguration, message: "cannot create Kafka client: \(decodeCString(errstr))")
+            throw KafkaError(
+                code: .invalidConfiguration, message: "cannot create Kafka client: \(decodeCString(errstr))")
         }
         return RDKafkaHandle(pointer: rk)
     }

@@ -33,7 +33,8 @@ public struct KafkaTopicPartitionOffset: Hashable, Sendable {
 /// Converts between Swift arrays and `rd_kafka_topic_partition_list_t`.
 enum TopicPartitionList {
     /// Builds a list; the caller destroys it with `rd_kafka_topic_partition_list_destroy`.
-    static func make(_ positions: [KafkaTopicPartitionOffset]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    static func make(_ positions: [KafkaTopicPartitionOffset]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    {
         let list = rd_kafka_topic_partition_list_new(Int32(max(positions.count, 1)))!
         for position in positions {
             let element = rd_kafka_topic_partition_list_add(
@@ -53,11 +54,16 @@ enum TopicPartitionList {
     }
 
     /// The first per-partition error in a list, if any.
-    static func firstError(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> (KafkaTopicPartition, rd_kafka_resp_err_t)? {
+    static func firstError(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> (
+        KafkaTopicPartition, rd_kafka_resp_err_t
+    )? {
         for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
             if element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return (KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition), element.err)
+                return (
+                    KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition),
+                    element.err
+                )
             }
         }
         return nil

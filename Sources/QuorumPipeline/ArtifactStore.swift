@@ -87,7 +87,8 @@ public struct PostgresArtifactStore: ArtifactStore {
         guard let bytes else { throw ArtifactError(message: "no complete artifact \(sha256) in the database") }
         let actual = SHA256.hexDigest(bytes)
         guard actual == sha256 else {
-            throw ArtifactError(message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
+            throw ArtifactError(
+                message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
         }
         return bytes
     }
@@ -130,7 +131,8 @@ public struct DirectoryArtifactStore: ArtifactStore {
         let bytes = [UInt8](data)
         let actual = SHA256.hexDigest(bytes)
         guard actual == sha256 else {
-            throw ArtifactError(message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
+            throw ArtifactError(
+                message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
         }
         return bytes
     }

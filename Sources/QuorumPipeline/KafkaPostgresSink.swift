@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 public import QuorumKafka
 public import QuorumStore
+import Synchronization
 
 /// Turns one Kafka message into rows, inside the sink's batch transaction.
 public protocol SinkHandler: Sendable {
@@ -166,7 +166,8 @@ public final class KafkaPostgresSink: Sendable {
                 ON CONFLICT (consumer_group, topic, partition)
                 DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
                 """)
-            positions.append(KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: next))
+            positions.append(
+                KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: next))
         }
         return (counts, positions)
     }

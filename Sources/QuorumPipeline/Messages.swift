@@ -18,7 +18,9 @@ public enum WireFormat {
     }
 
     /// Decodes a message, or explains (for the dead-letter table) why it cannot be read.
-    public static func decode<T: Decodable & VersionedMessage>(_ type: T.Type, from bytes: [UInt8]) throws(DeadLetter) -> T {
+    public static func decode<T: Decodable & VersionedMessage>(_ type: T.Type, from bytes: [UInt8]) throws(DeadLetter)
+        -> T
+    {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes))
@@ -28,7 +30,8 @@ public enum WireFormat {
         guard let fields = object as? [String: Any] else { throw DeadLetter("not a JSON object") }
         guard let schema = fields["schema"] as? Int else { throw DeadLetter("no integer \"schema\" field") }
         guard schema == Self.schema else {
-            throw DeadLetter("schema \(schema) is not supported by this build (it reads schema \(Self.schema)); upgrade the sink")
+            throw DeadLetter(
+                "schema \(schema) is not supported by this build (it reads schema \(Self.schema)); upgrade the sink")
         }
         do {
             let message = try JSONDecoder().decode(T.self, from: Data(bytes))
@@ -179,10 +182,16 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
         if round < 1 { return "vote record: round must be at least 1" }
         if problemID.isEmpty { return "vote record: empty problem_id" }
         let cast = answers.reduce(0) { $0 + $1.votes } + unparsable
-        if answers.contains(where: { $0.votes < 1 }) { return "vote record: every listed answer needs at least one vote" }
+        if answers.contains(where: { $0.votes < 1 }) {
+            return "vote record: every listed answer needs at least one vote"
+        }
         if cast > k { return "vote record: \(cast) votes and unparsable responses exceed k = \(k)" }
-        if (outcome == "pair") != (pair != nil) { return "vote record: outcome \"\(outcome)\" does not match the pair field" }
-        if let pair, !(0...1).contains(pair.weight) { return "vote record: pair weight \(pair.weight) is outside [0, 1]" }
+        if (outcome == "pair") != (pair != nil) {
+            return "vote record: outcome \"\(outcome)\" does not match the pair field"
+        }
+        if let pair, !(0...1).contains(pair.weight) {
+            return "vote record: pair weight \(pair.weight) is outside [0, 1]"
+        }
         if let pair, !["self-consistency", "gold"].contains(pair.source) {
             return "vote record: pair source must be self-consistency or gold"
         }

@@ -36,7 +36,8 @@ public struct ModelCheckpoints: Sendable {
     public func publish(directory: String, pipeline: String, round: Int, format: String = "fp32") async throws
         -> PublishedCheckpoint
     {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-publish-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quorum-publish-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("model.nzck").path

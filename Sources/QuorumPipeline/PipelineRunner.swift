@@ -40,7 +40,8 @@ public struct PipelineStages: Sendable {
     public var trainSeed: @Sendable (_ configPath: String, _ output: String) async throws -> Void
     /// Trains M_round from M_{round−1} (also the frozen reference) on the round's pairs; returns the
     /// training record as JSON.
-    public var trainRound: @Sendable (_ round: Int, _ reference: String, _ pairs: [StoredPair], _ output: String) async throws -> String
+    public var trainRound:
+        @Sendable (_ round: Int, _ reference: String, _ pairs: [StoredPair], _ output: String) async throws -> String
     /// Evaluates a model on the spec's held-out split.
     public var evaluate: @Sendable (_ model: String) async throws -> EvaluationNumbers
 
@@ -79,7 +80,10 @@ public struct PipelineRunner: Sendable {
     public var log: @Sendable (String) -> Void = { _ in }
 
     /// Creates a runner.
-    public init(spec: PipelineSpec, database: PostgresClient, kafka: KafkaConfiguration, stages: PipelineStages, workDirectory: String) {
+    public init(
+        spec: PipelineSpec, database: PostgresClient, kafka: KafkaConfiguration, stages: PipelineStages,
+        workDirectory: String
+    ) {
         self.spec = spec
         self.database = database
         self.kafka = kafka
@@ -88,7 +92,9 @@ public struct PipelineRunner: Sendable {
     }
 
     var manager: RoundManager { RoundManager(spec: spec, database: database) }
-    var checkpoints: ModelCheckpoints { ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database)) }
+    var checkpoints: ModelCheckpoints {
+        ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database))
+    }
 
     /// Registers the pipeline, creates its topics and publishes the seed model M0 (training it first
     /// when the spec says so).
@@ -107,7 +113,9 @@ public struct PipelineRunner: Sendable {
                 try await stages.trainSeed(spec.model.trainConfig!, folder)
             }
             let published = try await checkpoints.publish(directory: folder, pipeline: spec.name, round: 0)
-            log("[run] published M0: \(published.compressedBytes) bytes (NeuZip \(String(format: "%.3f", Double(published.uncompressedBytes) / Double(published.compressedBytes)))×)")
+            log(
+                "[run] published M0: \(published.compressedBytes) bytes (NeuZip \(String(format: "%.3f", Double(published.uncompressedBytes) / Double(published.compressedBytes)))×)"
+            )
         }
         try await evaluateIfNeeded(round: 0)
     }
@@ -127,7 +135,8 @@ public struct PipelineRunner: Sendable {
         var progress = try await manager.progress(round)
         if progress.state == .done { return }
         if progress.state == .failed {
-            throw RoundError(message: "round \(round) failed earlier (\(progress.failure ?? "?")); inspect it, then reset it")
+            throw RoundError(
+                message: "round \(round) failed earlier (\(progress.failure ?? "?")); inspect it, then reset it")
         }
         if progress.state == .pending { try await manager.advance(round, to: .sampling) }
         progress = try await manager.progress(round)
@@ -169,8 +178,9 @@ public struct PipelineRunner: Sendable {
             if progress.voted != lastVoted {
                 let seconds = Double((ContinuousClock.now - started).components.seconds)
                 let rate = seconds > 0 ? Double(progress.voted) / seconds : 0
-                log("[run] round \(round): voted \(progress.voted)/\(progress.problems), pairs \(progress.pairs)"
-                    + (rate > 0 ? String(format: ", %.1f problems/s", rate) : ""))
+                log(
+                    "[run] round \(round): voted \(progress.voted)/\(progress.problems), pairs \(progress.pairs)"
+                        + (rate > 0 ? String(format: ", %.1f problems/s", rate) : ""))
                 lastVoted = progress.voted
                 lastChange = .now
             }
@@ -217,7 +227,8 @@ public struct PipelineRunner: Sendable {
     /// Evaluates M_round on the held-out split, once.
     func evaluateIfNeeded(round: Int) async throws {
         let done = try await database.query(
-            "SELECT 1 FROM evaluations WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND split = \(spec.evaluation.split)")
+            "SELECT 1 FROM evaluations WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND split = \(spec.evaluation.split)"
+        )
         if !done.isEmpty { return }
         let folder = modelFolder(round)
         if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
@@ -238,8 +249,10 @@ public struct PipelineRunner: Sendable {
                     \(numbers.greedyAccuracy), \(numbers.majorityAccuracy), \(Int32(numbers.k)), \(precision))
             ON CONFLICT DO NOTHING
             """)
-        log(String(format: "[run] M%d on %@: greedy %.1f %%, majority-of-%d %.1f %%", round, spec.evaluation.split,
-            numbers.greedyAccuracy * 100, numbers.k, numbers.majorityAccuracy * 100))
+        log(
+            String(
+                format: "[run] M%d on %@: greedy %.1f %%, majority-of-%d %.1f %%", round, spec.evaluation.split,
+                numbers.greedyAccuracy * 100, numbers.k, numbers.majorityAccuracy * 100))
     }
 
     func modelFolder(_ round: Int) -> String { "\(workDirectory)/\(spec.name)/m\(round)" }
@@ -255,8 +268,11 @@ public struct PipelineRunner: Sendable {
                 if let low = synthetic.minSteps { config.minSteps = low }
                 if let high = synthetic.maxSteps { config.maxSteps = high }
                 if let number = synthetic.maxNumber { config.maxNumber = number }
-                let generated = try ProblemGenerator(config: config).generate(split: .train, count: synthetic.count, seed: synthetic.seed)
-                problems += generated.map { RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "synthetic") }
+                let generated = try ProblemGenerator(config: config).generate(
+                    split: .train, count: synthetic.count, seed: synthetic.seed)
+                problems += generated.map {
+                    RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "synthetic")
+                }
             } else if let path = source.jsonl {
                 problems += try ProblemJSONL.read(from: URL(fileURLWithPath: path)).map {
                     RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "jsonl")
@@ -272,7 +288,8 @@ public struct PipelineRunner: Sendable {
             case .irpoGold: problems[index].labeled = true
             case .scpoSemi:
                 let fraction = spec.labeledFraction ?? 0
-                problems[index].labeled = Double((ModelSampler.problemStream(problems[index].id) >> 16) % 10_000) / 10_000 < fraction
+                problems[index].labeled =
+                    Double((ModelSampler.problemStream(problems[index].id) >> 16) % 10_000) / 10_000 < fraction
             default: problems[index].labeled = false
             }
         }

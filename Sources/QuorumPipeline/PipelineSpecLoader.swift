@@ -32,7 +32,8 @@ extension PipelineSpec {
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
-                throw PipelineSpecError(file: file, message: "the file is empty; a spec needs at least name, model and problems")
+                throw PipelineSpecError(
+                    file: file, message: "the file is empty; a spec needs at least name, model and problems")
             }
             root = composed
         } catch let error as PipelineSpecError {
@@ -62,35 +63,44 @@ extension PipelineSpec {
             if !condition { throw at.error(path, message) }
         }
         let namePattern = name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
-        try require(!name.isEmpty && namePattern, ["name"], "use lower-case letters, digits and '-' (it names Kafka topics)")
+        try require(
+            !name.isEmpty && namePattern, ["name"], "use lower-case letters, digits and '-' (it names Kafka topics)")
         try require(
             (model.path == nil) != (model.trainConfig == nil), ["model"],
             "give exactly one of path (an existing model) or train_config (train a seed model first)")
         try require(!problems.isEmpty, ["problems"], "list at least one problem source")
         for (index, source) in problems.enumerated() {
             let given = [source.synthetic != nil, source.jsonl != nil, source.selfGenerated != nil].filter { $0 }.count
-            try require(given == 1, ["problems", "\(index)"], "each source is exactly one of synthetic, jsonl or self_generated")
+            try require(
+                given == 1, ["problems", "\(index)"], "each source is exactly one of synthetic, jsonl or self_generated"
+            )
             if let synthetic = source.synthetic {
                 try require(synthetic.count > 0, ["problems", "\(index)", "synthetic", "count"], "must be at least 1")
                 if let low = synthetic.minSteps, let high = synthetic.maxSteps {
-                    try require(1 <= low && low <= high && high <= 4, ["problems", "\(index)", "synthetic"],
+                    try require(
+                        1 <= low && low <= high && high <= 4, ["problems", "\(index)", "synthetic"],
                         "steps must satisfy 1 ≤ min_steps ≤ max_steps ≤ 4")
                 }
             }
             if let generated = source.selfGenerated {
-                try require(generated.count > 0, ["problems", "\(index)", "self_generated", "count"], "must be at least 1")
+                try require(
+                    generated.count > 0, ["problems", "\(index)", "self_generated", "count"], "must be at least 1")
             }
         }
-        try require(sampling.k >= 2, ["sampling", "k"], "self-consistency needs at least 2 samples per problem (the paper: 8)")
+        try require(
+            sampling.k >= 2, ["sampling", "k"], "self-consistency needs at least 2 samples per problem (the paper: 8)")
         try require(sampling.temperature > 0, ["sampling", "temperature"], "must be above 0 (the paper: 0.7)")
-        try require(sampling.topP > 0 && sampling.topP <= 1, ["sampling", "top_p"], "must be in (0, 1] (the paper: 0.9)")
+        try require(
+            sampling.topP > 0 && sampling.topP <= 1, ["sampling", "top_p"], "must be in (0, 1] (the paper: 0.9)")
         try require(sampling.maxNewTokens > 0, ["sampling", "max_new_tokens"], "must be at least 1")
         try require(sampling.extraSamples >= 0, ["sampling", "extra_samples"], "cannot be negative")
-        try require(!tau.isEmpty && tau.allSatisfy { $0 > 0 && $0 <= 1 }, ["tau"],
+        try require(
+            !tau.isEmpty && tau.allSatisfy { $0 > 0 && $0 <= 1 }, ["tau"],
             "list one fraction of k in (0, 1] per round, e.g. [0.5, 0.7]")
         try require(rounds >= 1, ["rounds"], "must be at least 1")
         if mode == .scpoSemi {
-            try require(labeledFraction.map { $0 > 0 && $0 <= 1 } ?? false, ["labeled_fraction"],
+            try require(
+                labeledFraction.map { $0 > 0 && $0 <= 1 } ?? false, ["labeled_fraction"],
                 "scpo-semi needs labeled_fraction in (0, 1]")
         } else {
             try require(labeledFraction == nil, ["labeled_fraction"], "only mode scpo-semi uses it")
@@ -100,7 +110,8 @@ extension PipelineSpec {
         try require(trainer.batchSize >= 1, ["trainer", "batch_size"], "must be at least 1")
         try require(trainer.beta > 0, ["trainer", "beta"], "must be above 0 (the paper: 0.5)")
         try require(trainer.alpha >= 0, ["trainer", "alpha"], "cannot be negative (the paper: 1)")
-        try require(["train", "dev", "test"].contains(evaluation.split), ["evaluation", "split"], "one of train, dev, test")
+        try require(
+            ["train", "dev", "test"].contains(evaluation.split), ["evaluation", "split"], "one of train, dev, test")
         try require(evaluation.count >= 1, ["evaluation", "count"], "must be at least 1")
         try require(evaluation.k >= 1, ["evaluation", "k"], "must be at least 1")
         try require(workers >= 1, ["workers"], "must be at least 1")
@@ -124,8 +135,10 @@ struct NodeLocator {
 
     /// Known keys of each mapping, by path pattern (`*` for a list index).
     private static let knownKeys: [String: Set<String>] = [
-        "": ["name", "model", "serving_format", "problems", "sampling", "tau", "rounds", "mode", "labeled_fraction",
-            "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions"],
+        "": [
+            "name", "model", "serving_format", "problems", "sampling", "tau", "rounds", "mode", "labeled_fraction",
+            "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions",
+        ],
         "model": ["path", "train_config"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
         "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number"],
@@ -201,10 +214,15 @@ struct NodeLocator {
         case .dataCorrupted(let context):
             let path = keys(context.codingPath)
             if path.last == "serving_format" {
-                return error(path, "unknown format; use one of \(PipelineSpec.ServingFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                return error(
+                    path,
+                    "unknown format; use one of \(PipelineSpec.ServingFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             if path.last == "mode" {
-                return error(path, "unknown mode; use one of \(PipelineSpec.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+                return error(
+                    path,
+                    "unknown mode; use one of \(PipelineSpec.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return error(path, context.debugDescription)
         @unknown default:

@@ -52,7 +52,8 @@ public final class ModelSampler: ResponseSampler, @unchecked Sendable {
                 streams.append(base &+ UInt64(sample))
             }
         }
-        let parameters = SamplingParameters(temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed)
+        let parameters = SamplingParameters(
+            temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed)
         let (allPrompts, allStreams) = (prompts, streams)
         let generations: [Generation] = await withCheckedContinuation { continuation in
             queue.async { [self] in

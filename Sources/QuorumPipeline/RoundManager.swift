@@ -87,7 +87,8 @@ public struct RoundManager: Sendable {
                 INSERT INTO pipelines (name, spec, spec_sha256) VALUES (\(spec.name), \(PostgresJSON(json)), \(digest))
                 ON CONFLICT (name) DO NOTHING
                 """)
-            let stored = try db.query("SELECT spec_sha256 FROM pipelines WHERE name = \(spec.name)")[0].decode(String.self, at: 0)
+            let stored = try db.query("SELECT spec_sha256 FROM pipelines WHERE name = \(spec.name)")[0].decode(
+                String.self, at: 0)
             guard stored == digest else {
                 throw RoundError(
                     message: "a pipeline named \(spec.name) already exists with a different spec; "
@@ -106,12 +107,16 @@ public struct RoundManager: Sendable {
                 ON CONFLICT DO NOTHING
                 """)
             let rows = problems.map { problem -> [PostgresValue] in
-                [name.postgresValue, Int32(number).postgresValue, problem.id.postgresValue, problem.question.postgresValue,
-                    problem.gold.postgresValue, problem.labeled.postgresValue, problem.source.postgresValue]
+                [
+                    name.postgresValue, Int32(number).postgresValue, problem.id.postgresValue,
+                    problem.question.postgresValue,
+                    problem.gold.postgresValue, problem.labeled.postgresValue, problem.source.postgresValue,
+                ]
             }
             try db.execute("CREATE TEMP TABLE incoming_problems (LIKE problems INCLUDING DEFAULTS) ON COMMIT DROP")
             try db.copy(
-                into: "incoming_problems", columns: ["pipeline", "round", "problem_id", "question", "gold", "labeled", "source"],
+                into: "incoming_problems",
+                columns: ["pipeline", "round", "problem_id", "question", "gold", "labeled", "source"],
                 rows: rows)
             try db.execute("INSERT INTO problems SELECT * FROM incoming_problems ON CONFLICT DO NOTHING")
         }
@@ -121,12 +126,14 @@ public struct RoundManager: Sendable {
     public func advance(_ number: Int, to next: RoundState, failure: String? = nil) async throws {
         let name = spec.name
         try await database.withTransaction { db in
-            let rows = try db.query("SELECT state FROM rounds WHERE pipeline = \(name) AND number = \(Int32(number)) FOR UPDATE")
+            let rows = try db.query(
+                "SELECT state FROM rounds WHERE pipeline = \(name) AND number = \(Int32(number)) FOR UPDATE")
             guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
             let current = RoundState(rawValue: try row.decode(String.self, at: 0)) ?? .failed
             if current == next { return }
             guard current.canAdvance(to: next) else {
-                throw RoundError(message: "round \(number) of \(name) cannot go from \(current.rawValue) to \(next.rawValue)")
+                throw RoundError(
+                    message: "round \(number) of \(name) cannot go from \(current.rawValue) to \(next.rawValue)")
             }
             try db.execute(
                 """
@@ -149,7 +156,8 @@ public struct RoundManager: Sendable {
     /// `olderThan` seconds ago (a broker restart loses its in-memory queue; PostgreSQL knows what
     /// is missing). Returns how many it sent.
     @discardableResult
-    public func republishMissing(_ number: Int, olderThan seconds: Double, producer: KafkaProducer) async throws -> Int {
+    public func republishMissing(_ number: Int, olderThan seconds: Double, producer: KafkaProducer) async throws -> Int
+    {
         try await publish(
             number, producer: producer,
             condition: """
@@ -176,7 +184,8 @@ public struct RoundManager: Sendable {
                     question: try row.decode(String.self, at: 1), attempt: try row.decode(Int.self, at: 2) + 1,
                     gold: try row.decode(String?.self, at: 3))
                 group.addTask {
-                    try await producer.send(topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(task))
+                    try await producer.send(
+                        topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(task))
                     return task.problemID
                 }
             }
@@ -218,7 +227,8 @@ struct PostgresTextArray: PostgresEncodable {
 
     var postgresValue: PostgresValue {
         let quoted = values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                + "\""
         }
         return .text("{" + quoted.joined(separator: ",") + "}", typeOID: 1009)
     }

@@ -42,7 +42,8 @@ public final class Worker: Sendable {
         self.samplerForRound = samplerForRound
         var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "quorum.\(spec.name).workers")
         // Sampling a batch takes a while: keep polls from counting as a dead member for long.
-        configuration.kafka.properties["max.poll.interval.ms"] = configuration.kafka.properties["max.poll.interval.ms"] ?? "600000"
+        configuration.kafka.properties["max.poll.interval.ms"] =
+            configuration.kafka.properties["max.poll.interval.ms"] ?? "600000"
         consumer = try KafkaConsumer(configuration: configuration, topics: [spec.tasksTopic])
         producer = try KafkaProducer(configuration: kafka)
     }
@@ -85,12 +86,15 @@ public final class Worker: Sendable {
         return batch
     }
 
-    private func process(_ batch: [(task: TaskMessage, message: KafkaMessage)], sampler: any ResponseSampler) async throws {
+    private func process(_ batch: [(task: TaskMessage, message: KafkaMessage)], sampler: any ResponseSampler)
+        async throws
+    {
         let round = batch[0].task.round
         let sampling = spec.sampling
         let selection = PairSelection(
             tau: spec.tau(forRound: round), seed: UInt64(round),
-            mode: spec.mode == .scpoSemi || spec.mode == .irpoGold ? .semiSupervised
+            mode: spec.mode == .scpoSemi || spec.mode == .irpoGold
+                ? .semiSupervised
                 : spec.mode == .scpoUnweighted ? .unweighted : .selfConsistency)
         let problems = batch.map { (id: $0.task.problemID, question: $0.task.question) }
         let responses = try await sampler.sample(
@@ -106,14 +110,19 @@ public final class Worker: Sendable {
                 let task = item.task
                 let prompt = task.question
                 let sampled =
-                    responses[index].map { SampledResponse(problemID: task.problemID, prompt: prompt, extractingFrom: $0) }
-                    + extras[index].map { SampledResponse(problemID: task.problemID, prompt: prompt, extractingFrom: $0, isExtra: true) }
+                    responses[index].map {
+                        SampledResponse(problemID: task.problemID, prompt: prompt, extractingFrom: $0)
+                    }
+                    + extras[index].map {
+                        SampledResponse(problemID: task.problemID, prompt: prompt, extractingFrom: $0, isExtra: true)
+                    }
                 let outcome = selection.outcome(
                     problemID: task.problemID, prompt: prompt, responses: sampled, gold: task.gold, round: round)
                 let record = VoteRecordMessage(pipeline: spec.name, worker: name, outcome: outcome)
                 let (producer, topic) = (self.producer, spec.votesTopic)
                 group.addTask {
-                    try await producer.send(topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
+                    try await producer.send(
+                        topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
                 }
             }
             try await group.waitForAll()
@@ -124,7 +133,8 @@ public final class Worker: Sendable {
             let position = item.message.nextPosition
             next[position.topicPartition] = max(next[position.topicPartition] ?? 0, position.offset)
         }
-        try await consumer.commit(next.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+        try await consumer.commit(
+            next.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
         statistics.withLock {
             $0.problems += batch.count
             $0.samples += batch.count * (sampling.k + sampling.extraSamples)
@@ -137,7 +147,8 @@ extension VoteRecordMessage {
     public init(pipeline: String, worker: String?, outcome: ProblemVoteOutcome) {
         self.init(
             pipeline: pipeline, round: outcome.round, problemID: outcome.problemID, k: outcome.k,
-            answers: outcome.answers.map { AnswerVotes(answer: $0.answer, votes: $0.votes) }, unparsable: outcome.unparsable,
+            answers: outcome.answers.map { AnswerVotes(answer: $0.answer, votes: $0.votes) },
+            unparsable: outcome.unparsable,
             outcome: outcome.status.rawValue, worker: worker,
             pair: outcome.pair.map { pair in
                 Pair(

@@ -113,7 +113,8 @@ extension LocalStack {
     /// Creates the `quorum` database unless it exists.
     private func createDatabase() throws {
         let createdb = try runPostgres(
-            "createdb", ["-h", "127.0.0.1", "-p", String(ports.postgres), "-U", StackPorts.postgresUser, StackPorts.database])
+            "createdb",
+            ["-h", "127.0.0.1", "-p", String(ports.postgres), "-U", StackPorts.postgresUser, StackPorts.database])
         if !createdb.succeeded, !createdb.output.contains("already exists") {
             throw StackError("cannot create the \(StackPorts.database) database: \(createdb.output)")
         }
@@ -144,7 +145,10 @@ extension LocalStack {
         }
         let initdb = try runPostgres(
             "initdb",
-            ["-D", data, "-U", StackPorts.postgresUser, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"])
+            [
+                "-D", data, "-U", StackPorts.postgresUser, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
+                "--no-instructions",
+            ])
         guard initdb.succeeded else { throw StackError("initdb failed:\n\(initdb.output)") }
     }
 
@@ -191,7 +195,8 @@ extension LocalStack {
         if let pid = readKafkaPid() {
             if isOurBroker(pid) {
                 if Port.wait(ports.kafka, seconds: 10) { return "already running" }
-                throw StackError("the broker (pid \(pid)) runs but does not answer on port \(ports.kafka); see \(kafkaLog)")
+                throw StackError(
+                    "the broker (pid \(pid)) runs but does not answer on port \(ports.kafka); see \(kafkaLog)")
             }
             try? FileManager.default.removeItem(atPath: kafkaPidFile)
             note = "removed a stale pid file (pid \(pid) was not the broker)"
@@ -208,7 +213,10 @@ extension LocalStack {
         let listener = "tcp://127.0.0.1:\(ports.kafka)"
         let pid = try Subprocess.launchDaemon(
             binary,
-            ["broker", "--listener-url", listener, "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+            [
+                "broker", "--listener-url", listener, "--advertised-listener-url", listener, "--storage-engine",
+                "memory://tansu/",
+            ],
             log: kafkaLog)
         try String(pid).write(toFile: kafkaPidFile, atomically: true, encoding: .utf8)
         guard Port.wait(ports.kafka, seconds: 30) else {
@@ -247,6 +255,7 @@ extension LocalStack {
         var note: String? = pid == nil ? "not running" : (healthy ? nil : "process alive, port closed")
         if pid == nil, readKafkaPid() != nil { note = "stale pid file (the process is gone)" }
         return ServiceStatus(
-            name: "kafka", healthy: healthy, pid: pid, address: "127.0.0.1:\(ports.kafka)", logFile: kafkaLog, note: note)
+            name: "kafka", healthy: healthy, pid: pid, address: "127.0.0.1:\(ports.kafka)", logFile: kafkaLog,
+            note: note)
     }
 }

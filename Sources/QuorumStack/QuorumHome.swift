@@ -18,7 +18,9 @@ public struct QuorumHome: Sendable {
         let environment = environment ?? ProcessInfo.processInfo.environment
         if let explicit = environment["QUORUM_HOME"], !explicit.isEmpty { return QuorumHome(path: explicit) }
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-        for start in [executable.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
+        for start in [
+            executable.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+        ] {
             if let found = nearestHome(above: start) { return QuorumHome(path: found) }
         }
         return QuorumHome(path: FileManager.default.currentDirectoryPath + "/.quorum")

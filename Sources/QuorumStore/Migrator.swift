@@ -25,7 +25,8 @@ public struct Migration: Sendable, Equatable {
         for file in names.sorted() where !file.hasPrefix(".") {
             let parts = file.split(separator: "_", maxSplits: 1)
             guard file.hasSuffix(".sql"), parts.count == 2, parts[0].count == 4, let version = Int(parts[0]) else {
-                throw MigrationError("\(directory)/\(file) is not named NNNN_name.sql; rename it (e.g. 0002_add_pairs.sql)")
+                throw MigrationError(
+                    "\(directory)/\(file) is not named NNNN_name.sql; rename it (e.g. 0002_add_pairs.sql)")
             }
             guard let data = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
                 throw MigrationError("cannot read \(directory)/\(file)")
@@ -81,7 +82,9 @@ public enum Migrator {
             """)
         var applied: [Int: (name: String, checksum: String)] = [:]
         for row in try connection.query("SELECT version, name, checksum FROM schema_migrations") {
-            applied[try row.decode(Int.self, at: 0)] = (try row.decode(String.self, at: 1), try row.decode(String.self, at: 2))
+            applied[try row.decode(Int.self, at: 0)] = (
+                try row.decode(String.self, at: 1), try row.decode(String.self, at: 2)
+            )
         }
         let known = Set(migrations.map(\.version))
         if let unknown = applied.keys.sorted().first(where: { !known.contains($0) }) {

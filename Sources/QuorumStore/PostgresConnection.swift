@@ -122,7 +122,8 @@ public final class PostgresConnection {
     @discardableResult
     public func copy(into table: String, columns: [String], rows: [[PostgresValue]]) throws(PostgresError) -> Int {
         let connection = try liveConnection()
-        let sql = "COPY \(quoteIdentifierPath(table)) (\(columns.map(quoteIdentifier).joined(separator: ", "))) FROM STDIN"
+        let sql =
+            "COPY \(quoteIdentifierPath(table)) (\(columns.map(quoteIdentifier).joined(separator: ", "))) FROM STDIN"
         let started = PQexec(connection, sql)
         guard PQresultStatus(started) == PGRES_COPY_IN else {
             _ = try consume(started, query: sql)
@@ -144,13 +145,16 @@ public final class PostgresConnection {
                 PQputCopyEnd(connection, "row has the wrong number of values")
                 _ = try? drainResults(query: sql)
                 throw PostgresError(
-                    code: .internalError, message: "COPY row has \(row.count) values for \(columns.count) columns", query: sql)
+                    code: .internalError, message: "COPY row has \(row.count) values for \(columns.count) columns",
+                    query: sql)
             }
             CopyText.append(row, to: &buffer)
             if buffer.count >= 1 << 16 { try flush() }
         }
         try flush()
-        guard PQputCopyEnd(connection, nil) == 1 else { throw PostgresError(result: nil, connection: connection, query: sql) }
+        guard PQputCopyEnd(connection, nil) == 1 else {
+            throw PostgresError(result: nil, connection: connection, query: sql)
+        }
         return try drainResults(query: sql)
     }
 
@@ -205,7 +209,8 @@ public final class PostgresConnection {
                         ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
                 })
         }
-        return PostgresRows(columns: columns, cells: cells, affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+        return PostgresRows(
+            columns: columns, cells: cells, affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
     }
 }
 

@@ -63,7 +63,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
             return String(cString: value)
         }
         let state = field("C") ?? Code.connectionFailure.sqlState
-        let message = field("M") ?? connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "unknown error"
+        let message =
+            field("M") ?? connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "unknown error"
         self.init(
             code: Code(state), message: message.trimmingCharacters(in: .whitespacesAndNewlines), detail: field("D"),
             hint: field("H"), query: query)
@@ -77,4 +78,3 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         return text
     }
 }
-

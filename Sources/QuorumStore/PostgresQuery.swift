@@ -56,4 +56,3 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
 public func quoteIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
-

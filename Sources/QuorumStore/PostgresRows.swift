@@ -32,7 +32,8 @@ public struct PostgresRow: Sendable {
     /// Decodes the column at position `column`. Throws on NULL or a value of another type.
     public func decode<T: PostgresDecodable>(_ type: T.Type = T.self, at column: Int) throws(PostgresError) -> T {
         guard column >= 0, column < rows.columns.count else {
-            throw PostgresError(code: .internalError, message: "column \(column) is out of range (\(rows.columns.count) columns)")
+            throw PostgresError(
+                code: .internalError, message: "column \(column) is out of range (\(rows.columns.count) columns)")
         }
         guard let text = rows.cells[index][column] else {
             throw PostgresError(
@@ -44,7 +45,8 @@ public struct PostgresRow: Sendable {
     /// Decodes the column at position `column`, with NULL as `nil`.
     public func decode<T: PostgresDecodable>(_ type: T?.Type, at column: Int) throws(PostgresError) -> T? {
         guard column >= 0, column < rows.columns.count else {
-            throw PostgresError(code: .internalError, message: "column \(column) is out of range (\(rows.columns.count) columns)")
+            throw PostgresError(
+                code: .internalError, message: "column \(column) is out of range (\(rows.columns.count) columns)")
         }
         return try rows.cells[index][column].map { (text) throws(PostgresError) in try T(postgresText: text) }
     }

@@ -23,7 +23,9 @@ public protocol PostgresDecodable {
 
 extension PostgresDecodable {
     static func mismatch(_ text: String) -> PostgresError {
-        PostgresError(code: .invalidTextRepresentation, message: "cannot read \(String(reflecting: Self.self)) from \"\(text.prefix(60))\"")
+        PostgresError(
+            code: .invalidTextRepresentation,
+            message: "cannot read \(String(reflecting: Self.self)) from \"\(text.prefix(60))\"")
     }
 }
 
@@ -108,7 +110,9 @@ public struct PostgresBytes: PostgresEncodable, PostgresDecodable, Hashable {
         bytes.reserveCapacity(utf8.count / 2 - 1)
         var index = 2
         while index < utf8.count {
-            guard let high = hexValue(utf8[index]), let low = hexValue(utf8[index + 1]) else { throw Self.mismatch(text) }
+            guard let high = hexValue(utf8[index]), let low = hexValue(utf8[index + 1]) else {
+                throw Self.mismatch(text)
+            }
             bytes.append(high << 4 | low)
             index += 2
         }

@@ -30,7 +30,8 @@ struct BenchKafka: AsyncParsableCommand {
     @Flag(help: "Print JSON (the default output is JSON as well).") var json = false
 
     func run() async throws {
-        let kafka = KafkaConfiguration(bootstrapServers: Endpoints.resolve(kafkaBrokers: endpoints.kafkaBrokers).kafkaBrokers)
+        let kafka = KafkaConfiguration(
+            bootstrapServers: Endpoints.resolve(kafkaBrokers: endpoints.kafkaBrokers).kafkaBrokers)
         let topic = "quorum.bench.\(UInt32.random(in: 0...UInt32.max))"
         let admin = try KafkaAdmin(configuration: kafka)
         try await admin.createTopic(topic, partitions: partitions)
@@ -42,7 +43,9 @@ struct BenchKafka: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<messages {
                 if index >= window { try await group.next() }
-                group.addTask { try await producer.send(topic: topic, key: Array("problem-\(index)".utf8), value: payload) }
+                group.addTask {
+                    try await producer.send(topic: topic, key: Array("problem-\(index)".utf8), value: payload)
+                }
             }
             try await group.waitForAll()
         }
@@ -67,9 +70,11 @@ struct BenchKafka: AsyncParsableCommand {
             KafkaBenchReport(
                 brokers: kafka.bootstrapServers, librdkafka: Librdkafka.runtimeVersionString, messages: messages,
                 messageBytes: size, partitions: partitions,
-                produce: .init(seconds: produceSeconds, messagesPerSecond: Double(messages) / produceSeconds,
+                produce: .init(
+                    seconds: produceSeconds, messagesPerSecond: Double(messages) / produceSeconds,
                     megabytesPerSecond: megabytes / produceSeconds),
-                consume: .init(seconds: consumeSeconds, messagesPerSecond: Double(received) / max(consumeSeconds, 1e-9),
+                consume: .init(
+                    seconds: consumeSeconds, messagesPerSecond: Double(received) / max(consumeSeconds, 1e-9),
                     megabytesPerSecond: megabytes / max(consumeSeconds, 1e-9))))
     }
 }
@@ -92,7 +97,8 @@ private struct KafkaBenchReport: Encodable {
 struct BenchPostgres: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postgres",
-        abstract: "Rows/s inserting into PostgreSQL: one statement per row vs multi-row INSERT vs COPY, in transactions.")
+        abstract:
+            "Rows/s inserting into PostgreSQL: one statement per row vs multi-row INSERT vs COPY, in transactions.")
 
     @OptionGroup var endpoints: EndpointOptions
     @Option(help: "Rows per method.") var rows = 20_000
@@ -126,15 +132,20 @@ struct BenchPostgres: AsyncParsableCommand {
                     for id in start..<min(start + 500, count) {
                         let base = bindings.count
                         sql += (id == start ? "" : ", ") + "($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4))"
-                        bindings += [id.postgresValue, "problem-\(id)".postgresValue, (Double(id) / 7).postgresValue,
-                            payload.postgresValue]
+                        bindings += [
+                            id.postgresValue, "problem-\(id)".postgresValue, (Double(id) / 7).postgresValue,
+                            payload.postgresValue,
+                        ]
                     }
                     try connection.execute(PostgresQuery(unsafeSQL: sql, bindings: bindings))
                 }
             }
             let copy = try timed("COPY") {
                 let values = (0..<count).map { id -> [PostgresValue] in
-                    [id.postgresValue, "problem-\(id)".postgresValue, (Double(id) / 7).postgresValue, payload.postgresValue]
+                    [
+                        id.postgresValue, "problem-\(id)".postgresValue, (Double(id) / 7).postgresValue,
+                        payload.postgresValue,
+                    ]
                 }
                 try connection.copy(into: "bench_rows", columns: ["id", "problem", "weight", "payload"], rows: values)
             }
@@ -142,8 +153,10 @@ struct BenchPostgres: AsyncParsableCommand {
             guard stored == count else { throw ValidationError("COPY stored \(stored) rows, expected \(count)") }
             return [single, batched, copy]
         }
-        try printJSON(PostgresBenchReport(database: url, methods: results,
-            copyOverSingleRow: results[2].rowsPerSecond / results[0].rowsPerSecond))
+        try printJSON(
+            PostgresBenchReport(
+                database: url, methods: results,
+                copyOverSingleRow: results[2].rowsPerSecond / results[0].rowsPerSecond))
     }
 }
 

@@ -48,7 +48,8 @@ struct WorkerCommand: AsyncParsableCommand {
             spec: spec, name: workerName, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers),
             maxProblemsPerBatch: batch
         ) { round in
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-\(spec.name)-m\(round - 1)-\(getpid())")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "quorum-\(spec.name)-m\(round - 1)-\(getpid())")
             try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: folder.path)
             let model = try LlamaModel<Float>.load(directory: folder.path)
             let tokenizer = try BPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"))
@@ -90,7 +91,8 @@ struct SinkCommand: AsyncParsableCommand {
             configuration: KafkaConsumerConfiguration(
                 kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers), groupID: group),
             topics: [spec.votesTopic])
-        let sink = KafkaPostgresSink(group: group, consumer: consumer, database: database, handler: VoteRecordHandler(), maxBatch: batch)
+        let sink = KafkaPostgresSink(
+            group: group, consumer: consumer, database: database, handler: VoteRecordHandler(), maxBatch: batch)
         log("[sink] storing \(spec.votesTopic) into PostgreSQL")
         let task = Task { try await sink.run() }
         let signals = cancelOnSignals(task)
@@ -101,7 +103,9 @@ struct SinkCommand: AsyncParsableCommand {
         }
         await consumer.close()
         let stats = sink.stats
-        log("[sink] stopped: \(stats.applied) stored, \(stats.skippedAsDuplicate) duplicates, \(stats.deadLettered) dead letters")
+        log(
+            "[sink] stopped: \(stats.applied) stored, \(stats.skippedAsDuplicate) duplicates, \(stats.deadLettered) dead letters"
+        )
     }
 }
 
@@ -119,10 +123,12 @@ struct StatusCommand: AsyncParsableCommand {
         let database = PostgresClient(url: resolved.postgresURL)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let manager = RoundManager(spec: spec, database: database)
-        let numbers = try await database.query("SELECT number FROM rounds WHERE pipeline = \(spec.name) ORDER BY number")
+        let numbers = try await database.query(
+            "SELECT number FROM rounds WHERE pipeline = \(spec.name) ORDER BY number")
         var rounds: [RoundProgress] = []
         for row in numbers { rounds.append(try await manager.progress(try row.decode(Int.self, at: 0))) }
-        let deadLetters = try await database.query("SELECT count(*) FROM dead_letters WHERE topic = \(spec.votesTopic)")[0]
+        let deadLetters = try await database.query(
+            "SELECT count(*) FROM dead_letters WHERE topic = \(spec.votesTopic)")[0]
             .decode(Int.self, at: 0)
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers))
         func lag(_ group: String, _ topic: String) async -> Int64? {
@@ -142,8 +148,9 @@ struct StatusCommand: AsyncParsableCommand {
                     + "voted \(round.voted)  pairs \(round.pairs)  mean weight \(weight)"
                     + (round.failure.map { "  failed: \($0)" } ?? ""))
         }
-        print("  dead letters \(deadLetters)  task lag \(report.tasksLag.map(String.init) ?? "?")  "
-            + "vote lag \(report.votesLag.map(String.init) ?? "?") (Kafka watermarks; Tansu reads low)")
+        print(
+            "  dead letters \(deadLetters)  task lag \(report.tasksLag.map(String.init) ?? "?")  "
+                + "vote lag \(report.votesLag.map(String.init) ?? "?") (Kafka watermarks; Tansu reads low)")
     }
 }
 

@@ -51,7 +51,9 @@ private func report(_ status: StackStatus, json: Bool) throws {
         let state = service.healthy ? "up" : "down"
         let pid = service.pid.map { " pid \($0)" } ?? ""
         let note = service.note.map { " (\($0))" } ?? ""
-        print("  \(service.name.padding(toLength: 9, withPad: " ", startingAt: 0)) \(state)\(pid)  \(service.address)\(note)")
+        print(
+            "  \(service.name.padding(toLength: 9, withPad: " ", startingAt: 0)) \(state)\(pid)  \(service.address)\(note)"
+        )
         print("            log: \(service.logFile)")
     }
 }

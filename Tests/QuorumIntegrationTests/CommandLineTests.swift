@@ -5,7 +5,8 @@ import Testing
 struct CommandLineTests {
     @Test func refusesToRunOnAnOldLibrdkafka() throws {
         let debian = "/usr/lib/x86_64-linux-gnu/librdkafka.so.1"
-        try #require(FileManager.default.fileExists(atPath: debian), "Debian's librdkafka 2.0.2 is what this test loads")
+        try #require(
+            FileManager.default.fileExists(atPath: debian), "Debian's librdkafka 2.0.2 is what this test loads")
         // LD_LIBRARY_PATH wins over the binary's run path, so this loads Debian's 2.0.2.
         let (status, output) = try TestStack.runQuorum(
             ["stack", "status"], environment: ["LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu"])
@@ -33,7 +34,9 @@ struct CommandLineTests {
     }
 
     @Test func everyCommandHasHelp() throws {
-        for command in [["stack"], ["stack", "up"], ["migrate"], ["bench"], ["bench", "kafka"], ["bench", "postgres"]] {
+        for command in [
+            ["stack"], ["stack", "up"], ["migrate"], ["bench"], ["bench", "kafka"], ["bench", "postgres"],
+        ] {
             let (status, output) = try TestStack.runQuorum(command + ["--help"])
             #expect(status == 0)
             #expect(output.contains("USAGE"), "\(command) --help printed: \(output)")

@@ -23,7 +23,8 @@ struct KafkaIntegrationTests {
         } else {
             // One at a time: each message is its own record batch.
             for index in 0..<count {
-                reports.append(try await producer.send(topic: topic, key: Array("k\(index)".utf8), value: [UInt8(index % 256)]))
+                reports.append(
+                    try await producer.send(topic: topic, key: Array("k\(index)".utf8), value: [UInt8(index % 256)]))
             }
         }
         await producer.close()

@@ -32,7 +32,8 @@ struct ArtifactStoreTests {
 
             // A damaged chunk is caught by the digest check.
             try await client.execute(
-                "UPDATE artifact_chunks SET data = set_byte(data, 10, get_byte(data, 10) # 1) WHERE sha256 = \(digest) AND index = 2")
+                "UPDATE artifact_chunks SET data = set_byte(data, 10, get_byte(data, 10) # 1) WHERE sha256 = \(digest) AND index = 2"
+            )
             await #expect(throws: ArtifactError.self) { try await store.get(digest) }
             await #expect(throws: ArtifactError.self) { try await store.get(String(repeating: "0", count: 64)) }
         }
@@ -96,8 +97,10 @@ struct SinkTests {
 
             func drain(kafkaGroup: String) async throws -> SinkStatistics {
                 let consumer = try KafkaConsumer(
-                    configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: kafkaGroup), topics: [topic])
-                let sink = KafkaPostgresSink(group: "notes-sink", consumer: consumer, database: database, handler: NotesHandler())
+                    configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: kafkaGroup),
+                    topics: [topic])
+                let sink = KafkaPostgresSink(
+                    group: "notes-sink", consumer: consumer, database: database, handler: NotesHandler())
                 let deadline = ContinuousClock.now + .seconds(60)
                 while sink.stats.applied + sink.stats.deadLettered + sink.stats.skippedAsDuplicate < 60,
                     ContinuousClock.now < deadline
@@ -114,7 +117,9 @@ struct SinkTests {
             #expect(try await database.query("SELECT count(*) FROM notes")[0].decode(Int.self, at: 0) == 54)
             let dead = try await database.query("SELECT payload, reason FROM dead_letters ORDER BY payload")
             #expect(dead.count == 6)
-            #expect(String(decoding: try dead[0].decode(PostgresBytes.self, "payload").bytes, as: UTF8.self).hasPrefix("garbage"))
+            #expect(
+                String(decoding: try dead[0].decode(PostgresBytes.self, "payload").bytes, as: UTF8.self).hasPrefix(
+                    "garbage"))
             #expect(try dead[0].decode(String.self, "reason").contains("not a note"))
 
             // A new Kafka group re-reads everything from the start (as after lost Kafka commits);
@@ -124,7 +129,8 @@ struct SinkTests {
             #expect(second.applied == 0)
             #expect(try await database.query("SELECT count(*) FROM notes")[0].decode(Int.self, at: 0) == 54)
             #expect(try await database.query("SELECT count(*) FROM dead_letters")[0].decode(Int.self, at: 0) == 6)
-            let stored = try await database.query("SELECT sum(next_offset) FROM consumer_offsets WHERE consumer_group = 'notes-sink'")
+            let stored = try await database.query(
+                "SELECT sum(next_offset) FROM consumer_offsets WHERE consumer_group = 'notes-sink'")
             #expect(try stored[0].decode(Int.self, at: 0) == 60)
             try await admin.deleteTopic(topic)
         }

@@ -27,7 +27,8 @@ struct PostgresIntegrationTests {
             try db.execute("CREATE TABLE blobs (id int, data bytea, note text, doc jsonb)")
             let bytes = PostgresBytes((0...255).map(UInt8.init) + [0, 0])
             let missing: String? = nil
-            try db.execute("INSERT INTO blobs VALUES (\(Int32(7)), \(bytes), \(missing), \(PostgresJSON("{\"k\": [1, 2]}")))")
+            try db.execute(
+                "INSERT INTO blobs VALUES (\(Int32(7)), \(bytes), \(missing), \(PostgresJSON("{\"k\": [1, 2]}")))")
             let row = try db.query("SELECT data, note, doc->'k'->>1 AS second FROM blobs")[0]
             #expect(try row.decode(PostgresBytes.self, "data") == bytes)
             #expect(try row.decode(String?.self, "note") == nil)
@@ -72,8 +73,10 @@ struct PostgresIntegrationTests {
             try db.execute("CREATE TABLE pairs (id bigint, chosen text, weight double precision, raw bytea)")
             let awkward = ["tab\there", "new\nline", "back\\slash", "\\N", "crlf\r\n", "emoji 🧮", ""]
             let rows: [[PostgresValue]] = (0..<1000).map { id in
-                [id.postgresValue, (id % 10 == 0 ? nil : awkward[id % awkward.count]).postgresValue,
-                    (Double(id) / 3).postgresValue, PostgresBytes([UInt8(id % 256), 92, 0]).postgresValue]
+                [
+                    id.postgresValue, (id % 10 == 0 ? nil : awkward[id % awkward.count]).postgresValue,
+                    (Double(id) / 3).postgresValue, PostgresBytes([UInt8(id % 256), 92, 0]).postgresValue,
+                ]
             }
             #expect(try db.copy(into: "pairs", columns: ["id", "chosen", "weight", "raw"], rows: rows) == 1000)
             let back = try db.query("SELECT id, chosen, weight, raw FROM pairs ORDER BY id")
@@ -145,7 +148,8 @@ struct MigrationTests {
             #expect(tables == migrations.count)
             let second = try Migrator.migrate(db, migrations: migrations)
             #expect(second.allSatisfy { $0.status == "unchanged" })
-            #expect(try db.query("SELECT count(*) FROM schema_migrations")[0].decode(Int.self, at: 0) == migrations.count)
+            #expect(
+                try db.query("SELECT count(*) FROM schema_migrations")[0].decode(Int.self, at: 0) == migrations.count)
         }
     }
 
@@ -159,12 +163,16 @@ struct MigrationTests {
             try "CREATE TABLE things (id int);".write(to: file, atomically: true, encoding: .utf8)
             _ = try Migrator.migrate(db, migrations: try Migration.load(from: scratch.path))
             try "CREATE TABLE things (id bigint);".write(to: file, atomically: true, encoding: .utf8)
-            #expect(throws: MigrationError.self) { try Migrator.migrate(db, migrations: try Migration.load(from: scratch.path)) }
+            #expect(throws: MigrationError.self) {
+                try Migrator.migrate(db, migrations: try Migration.load(from: scratch.path))
+            }
             // A failing new migration leaves no trace: neither its table nor its record.
             try "CREATE TABLE things (id int);".write(to: file, atomically: true, encoding: .utf8)
             try "CREATE TABLE more (id int); SELECT 1/0;".write(
                 to: scratch.appendingPathComponent("0002_more.sql"), atomically: true, encoding: .utf8)
-            #expect(throws: PostgresError.self) { try Migrator.migrate(db, migrations: try Migration.load(from: scratch.path)) }
+            #expect(throws: PostgresError.self) {
+                try Migrator.migrate(db, migrations: try Migration.load(from: scratch.path))
+            }
             #expect(try db.query("SELECT to_regclass('more') IS NULL")[0].decode(Bool.self, at: 0))
             #expect(try db.query("SELECT count(*) FROM schema_migrations")[0].decode(Int.self, at: 0) == 1)
         }

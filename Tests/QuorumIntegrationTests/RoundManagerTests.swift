@@ -18,9 +18,12 @@ struct RoundManagerTests {
 
     /// Stands in for the model: answers every task it reads with a fixed vote pattern, like a
     /// worker would (the worker's model is not what this test is about).
-    static func answerTasks(spec: PipelineSpec, group: String, until done: @Sendable () async throws -> Bool) async throws {
+    static func answerTasks(spec: PipelineSpec, group: String, until done: @Sendable () async throws -> Bool)
+        async throws
+    {
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: group), topics: [spec.tasksTopic])
+            configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: group), topics: [spec.tasksTopic]
+        )
         let producer = try KafkaProducer(configuration: TestStack.kafka)
         let deadline = ContinuousClock.now + .seconds(90)
         while try await !done(), ContinuousClock.now < deadline {
@@ -31,9 +34,11 @@ struct RoundManagerTests {
                 answers: [.init(answer: "12", votes: 5), .init(answer: "13", votes: 2)], unparsable: 1, outcome: "pair",
                 worker: "test-worker",
                 pair: .init(
-                    prompt: task.question, chosen: "… #### 12", rejected: "… #### 13", chosenAnswer: "12", rejectedAnswer: "13",
+                    prompt: task.question, chosen: "… #### 12", rejected: "… #### 13", chosenAnswer: "12",
+                    rejectedAnswer: "13",
                     weight: 3.0 / 8, chosenVotes: 5, rejectedVotes: 2, source: "self-consistency"))
-            try await producer.send(topic: spec.votesTopic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
+            try await producer.send(
+                topic: spec.votesTopic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
             try await consumer.commit(message)  // only after the delivery report
         }
         await producer.close()
@@ -51,7 +56,9 @@ struct RoundManagerTests {
 
             try await manager.register()
             try await manager.register()  // idempotent
-            let problems = (0..<30).map { RoundProblem(id: "p\($0)", question: "What is \($0) + 1?", gold: "\($0 + 1)") }
+            let problems = (0..<30).map {
+                RoundProblem(id: "p\($0)", question: "What is \($0) + 1?", gold: "\($0 + 1)")
+            }
             try await manager.createRound(1, problems: problems)
             try await manager.createRound(1, problems: problems)  // idempotent
             await #expect(throws: RoundError.self) { try await manager.advance(1, to: .training) }
@@ -67,7 +74,8 @@ struct RoundManagerTests {
             let votes = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: "\(spec.name).sink"),
                 topics: [spec.votesTopic])
-            let sink = KafkaPostgresSink(group: "\(spec.name).sink", consumer: votes, database: database, handler: VoteRecordHandler())
+            let sink = KafkaPostgresSink(
+                group: "\(spec.name).sink", consumer: votes, database: database, handler: VoteRecordHandler())
             let sinkTask = Task { try await sink.run() }
             try await Self.answerTasks(spec: spec, group: "\(spec.name).workers") {
                 try await manager.progress(1).allVoted
@@ -100,24 +108,30 @@ struct RoundManagerTests {
             unknown.problemID = "no-such-problem"
             var inconsistent = duplicate
             inconsistent.answers = [.init(answer: "1", votes: 9)]
-            for value in [try WireFormat.encode(duplicate), try WireFormat.encode(unknown), try WireFormat.encode(inconsistent),
-                Array("{\"schema\": 7}".utf8), Array("not json".utf8)]
-            {
+            for value in [
+                try WireFormat.encode(duplicate), try WireFormat.encode(unknown), try WireFormat.encode(inconsistent),
+                Array("{\"schema\": 7}".utf8), Array("not json".utf8),
+            ] {
                 try await producer.send(topic: spec.votesTopic, key: Array("x".utf8), value: value)
             }
             await producer.close()
             let deadline = ContinuousClock.now + .seconds(30)
-            while sink.stats.deadLettered < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            while sink.stats.deadLettered < 4, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             sinkTask.cancel()
             _ = try? await sinkTask.value
             await votes.close()
-            let reasons = try await database.query("SELECT reason FROM dead_letters ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            let reasons = try await database.query("SELECT reason FROM dead_letters ORDER BY id").map {
+                try $0.decode(String.self, at: 0)
+            }
             #expect(reasons.count == 4)
             #expect(reasons.contains { $0.contains("foreign key") || $0.contains("violates") })
             #expect(reasons.contains { $0.contains("exceed k") })
             #expect(reasons.contains { $0.contains("schema 7") })
             #expect(reasons.contains { $0.contains("not JSON") })
-            let stored = try await database.query("SELECT worker FROM vote_records WHERE round = 1 AND problem_id = 'p3'")
+            let stored = try await database.query(
+                "SELECT worker FROM vote_records WHERE round = 1 AND problem_id = 'p3'")
             #expect(try stored[0].decode(String.self, at: 0) == "test-worker")
 
             try await manager.advance(1, to: .training)

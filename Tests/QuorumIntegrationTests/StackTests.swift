@@ -5,12 +5,14 @@ import Testing
 struct StackTests {
     @Test func upIsIdempotentAndBadStatesGetClearMessages() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("quorum-home"))
-        try FileManager.default.createDirectory(at: home.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: home.appendingPathComponent("bin"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: home) }
         // The same broker binary as the real stack, on other ports.
         let realHome = TestStack.repositoryRoot.appendingPathComponent(".quorum")
         try FileManager.default.createSymbolicLink(
-            at: home.appendingPathComponent("bin/tansu"), withDestinationURL: realHome.appendingPathComponent("bin/tansu"))
+            at: home.appendingPathComponent("bin/tansu"),
+            withDestinationURL: realHome.appendingPathComponent("bin/tansu"))
         let environment = ["QUORUM_HOME": home.path, "QUORUM_POSTGRES_PORT": "54339", "QUORUM_KAFKA_PORT": "19093"]
         func quorum(_ arguments: String...) throws -> (status: Int32, output: String) {
             try TestStack.runQuorum(arguments, environment: environment)
@@ -26,7 +28,8 @@ struct StackTests {
         squatter.close()
 
         // A stale pid file (its process is gone) is reported, then cleaned up by `up`.
-        try FileManager.default.createDirectory(at: home.appendingPathComponent("stack"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: home.appendingPathComponent("stack"), withIntermediateDirectories: true)
         try "999999".write(to: home.appendingPathComponent("stack/kafka.pid"), atomically: true, encoding: .utf8)
         let stale = try quorum("stack", "status", "--json")
         #expect(stale.status == 1)
@@ -60,7 +63,9 @@ private final class ListeningSocket {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(descriptor, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
     }

@@ -29,7 +29,8 @@ enum TestStack {
 
     /// The repository's root (where Package.swift is).
     static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .deletingLastPathComponent()
     }
 
@@ -40,7 +41,9 @@ enum TestStack {
     }
 
     /// Runs the `quorum` executable; returns its exit status and everything it printed.
-    static func runQuorum(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    static func runQuorum(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: quorumExecutable)
         process.arguments = arguments

@@ -16,7 +16,8 @@ struct WorkerTests {
             corpus: problems.map { $0.question + "\n" + $0.solution }, vocabSize: 300)
         let config = LlamaConfig(
             hiddenSize: 32, intermediateSize: 64, numAttentionHeads: 4, numKeyValueHeads: 2, numHiddenLayers: 1,
-            vocabSize: tokenizer.vocabSize, bosTokenId: tokenizer.bosID.map(Int.init), eosTokenId: tokenizer.eosID.map(Int.init))
+            vocabSize: tokenizer.vocabSize, bosTokenId: tokenizer.bosID.map(Int.init),
+            eosTokenId: tokenizer.eosID.map(Int.init))
         let model = try LlamaModel<Float>(config: config, seed: 11)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("m0"))
         try model.save(directory: folder.path)
@@ -29,7 +30,8 @@ struct WorkerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let sampler = ModelSampler(
             model: try LlamaModel<Float>.load(directory: folder.path),
-            tokenizer: try BPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json")), maxNewTokens: 12)
+            tokenizer: try BPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json")),
+            maxNewTokens: 12)
         let a = (id: problems[0].id, question: problems[0].question)
         let b = (id: problems[1].id, question: problems[1].question)
         let together = try await sampler.sample([a, b], k: 3, temperature: 0.7, topP: 0.9, seed: 1)
@@ -71,8 +73,10 @@ struct WorkerTests {
             #expect(try await manager.publishPending(1, producer: producer) == 8)
             await producer.close()
 
-            let worker = try Worker(spec: spec, name: "test-worker", kafka: TestStack.kafka, maxProblemsPerBatch: 4) { round in
-                let unpacked = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("fetched"))
+            let worker = try Worker(spec: spec, name: "test-worker", kafka: TestStack.kafka, maxProblemsPerBatch: 4) {
+                round in
+                let unpacked = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    TestStack.unique("fetched"))
                 try await checkpoints.fetch(pipeline: name, round: round - 1, into: unpacked.path)
                 return ModelSampler(
                     model: try LlamaModel<Float>.load(directory: unpacked.path),
@@ -80,8 +84,10 @@ struct WorkerTests {
                     maxNewTokens: 12)
             }
             let votes = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: "\(name).sink"), topics: [spec.votesTopic])
-            let sink = KafkaPostgresSink(group: "\(name).sink", consumer: votes, database: database, handler: VoteRecordHandler())
+                configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: "\(name).sink"),
+                topics: [spec.votesTopic])
+            let sink = KafkaPostgresSink(
+                group: "\(name).sink", consumer: votes, database: database, handler: VoteRecordHandler())
             let workerTask = Task { try await worker.run() }
             let sinkTask = Task { try await sink.run() }
             let deadline = ContinuousClock.now + .seconds(90)
@@ -98,7 +104,8 @@ struct WorkerTests {
             #expect(try await manager.progress(1).allVoted)
             #expect(worker.stats.problems == 8)
             #expect(worker.stats.samples == 32)
-            let records = try await database.query("SELECT k, worker, outcome FROM vote_records WHERE pipeline = \(name)")
+            let records = try await database.query(
+                "SELECT k, worker, outcome FROM vote_records WHERE pipeline = \(name)")
             #expect(records.count == 8)
             for row in records {
                 #expect(try row.decode(Int.self, "k") == 4)

@@ -3,7 +3,8 @@ import Testing
 
 @Suite("librdkafka version check")
 struct LibrdkafkaVersionTests {
-    @Test("rejects the libraries that cannot talk to current brokers", arguments: [0x0200_02ff, 0x0201_00ff, 0x0109_02ff])
+    @Test(
+        "rejects the libraries that cannot talk to current brokers", arguments: [0x0200_02ff, 0x0201_00ff, 0x0109_02ff])
     func rejectsOld(version: Int32) {
         #expect(throws: KafkaError.self) { try Librdkafka.check(version: version) }
         do {
@@ -22,7 +23,9 @@ struct LibrdkafkaVersionTests {
 
     @Test func theLoadedLibraryIsCurrent() throws {
         try Librdkafka.check()
-        #expect(Librdkafka.versionString(hex: Librdkafka.runtimeVersion) == Librdkafka.runtimeVersionString.prefix(while: { $0 != "-" }).description)
+        #expect(
+            Librdkafka.versionString(hex: Librdkafka.runtimeVersion)
+                == Librdkafka.runtimeVersionString.prefix(while: { $0 != "-" }).description)
     }
 }
 
@@ -30,7 +33,9 @@ struct LibrdkafkaVersionTests {
 struct KafkaMockClusterTests {
     @Test func aRejectedPropertyNamesItself() {
         do {
-            _ = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: ["no.such.property": "1"]))
+            _ = try KafkaProducer(
+                configuration: KafkaConfiguration(
+                    bootstrapServers: "127.0.0.1:1", properties: ["no.such.property": "1"]))
             Issue.record("expected the property to be rejected")
         } catch {
             #expect(error.code == .invalidConfiguration)

@@ -52,12 +52,18 @@ struct PipelineSpecTests {
         BadSpec(yaml: minimal + "\nsampling:\n  k: 1\n", line: 7, field: "sampling.k", says: "at least 2"),
         BadSpec(yaml: minimal + "\ntau: [0.5, 1.5]\n", line: 6, field: "tau", says: "fraction of k"),
         BadSpec(yaml: minimal + "\nmode: dpo\n", line: 6, field: "mode", says: "scpo-semi"),
-        BadSpec(yaml: minimal + "\nmode: scpo-semi\n", line: nil, field: "labeled_fraction", says: "needs labeled_fraction"),
+        BadSpec(
+            yaml: minimal + "\nmode: scpo-semi\n", line: nil, field: "labeled_fraction", says: "needs labeled_fraction"),
         BadSpec(yaml: minimal + "\nserving_format: int3\n", line: 6, field: "serving_format", says: "w4a16"),
-        BadSpec(yaml: minimal.replacingOccurrences(of: "name: demo", with: "name: Demo Pipeline"), line: 1, field: "name",
+        BadSpec(
+            yaml: minimal.replacingOccurrences(of: "name: demo", with: "name: Demo Pipeline"), line: 1, field: "name",
             says: "lower-case"),
-        BadSpec(yaml: minimal.replacingOccurrences(of: "name: demo\n", with: ""), line: nil, field: nil, says: "missing required key name"),
-        BadSpec(yaml: minimal + "\n  - jsonl: a.jsonl\n    synthetic: { seed: 1, count: 2 }\n", line: 6, field: "problems.1",
+        BadSpec(
+            yaml: minimal.replacingOccurrences(of: "name: demo\n", with: ""), line: nil, field: nil,
+            says: "missing required key name"),
+        BadSpec(
+            yaml: minimal + "\n  - jsonl: a.jsonl\n    synthetic: { seed: 1, count: 2 }\n", line: 6,
+            field: "problems.1",
             says: "exactly one of"),
         BadSpec(yaml: "name: [unclosed\n", line: nil, field: nil, says: "not valid YAML"),
     ]
