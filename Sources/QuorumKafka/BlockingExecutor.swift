@@ -24,6 +24,9 @@ struct BlockingExecutor: Sendable {
         return try result.get()
     }
 
+    /// Queues `work` on the executor without waiting for it.
+    func submit(_ work: @escaping @Sendable () -> Void) { queue.async(execute: work) }
+
     /// Runs `work` on the executor and waits for it, from a thread that may block.
     func runBlocking<T>(_ work: () -> T) -> T { queue.sync(execute: work) }
 }

@@ -89,7 +89,8 @@ public final class KafkaProducer: Sendable {
         handle.destroy()
     }
 
-    /// Queues a message, retrying while librdkafka's local queue is full.
+    /// Queues a message. When librdkafka's local queue is full, the wait for room happens on the
+    /// producer's own thread, never on the caller's (Swift's cooperative pool).
     private func enqueue(
         topic: String, key: [UInt8]?, value: [UInt8], partition: Int32?, pending: PendingDelivery
     ) {
@@ -98,11 +99,30 @@ public final class KafkaProducer: Sendable {
             return
         }
         let opaque = Unmanaged.passRetained(pending).toOpaque()
+        let err = produce(topic: topic, key: key, value: value, partition: partition, opaque: opaque)
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+        if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            let address = UInt(bitPattern: opaque)
+            executor.submit { [self] in
+                retryWhileFull(
+                    topic: topic, key: key, value: value, partition: partition,
+                    opaque: UnsafeMutableRawPointer(bitPattern: address)!, pending: pending)
+            }
+            return
+        }
+        Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
+        pending.fail(KafkaError(err, "cannot queue a message for topic \(topic)"))
+    }
+
+    /// Back-pressure: retries until the poll thread has drained enough delivery reports.
+    private func retryWhileFull(
+        topic: String, key: [UInt8]?, value: [UInt8], partition: Int32?, opaque: UnsafeMutableRawPointer,
+        pending: PendingDelivery
+    ) {
         while true {
             let err = produce(topic: topic, key: key, value: value, partition: partition, opaque: opaque)
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL, !closed.value {
-                // Back-pressure: the poll thread drains the queue as reports arrive.
                 _ = rd_kafka_poll(handle.pointer, 10)
                 continue
             }

@@ -87,6 +87,23 @@ struct KafkaMockClusterTests {
         await #expect(throws: KafkaError.self) { try await consumer.assignment() }
     }
 
+    @Test func aFullLocalQueueAppliesBackPressureAndLosesNothing() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("busy", partitions: 2)
+        // Room for only 10 messages in flight: most sends must wait for delivery reports.
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: ["queue.buffering.max.messages": "10"]))
+        let offsets = try await withThrowingTaskGroup(of: KafkaDeliveryReport.self) { group in
+            for index in 0..<500 {
+                group.addTask { try await producer.send(topic: "busy", key: nil, value: Array("\(index)".utf8), partition: 0) }
+            }
+            return try await group.reduce(into: [Int64]()) { $0.append($1.offset) }
+        }
+        await producer.close()
+        #expect(offsets.sorted() == Array(0..<500))
+    }
+
     @Test func aClosedProducerRefusesToSend() async throws {
         let cluster = try KafkaMockCluster(brokers: 1)
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
