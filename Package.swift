@@ -16,8 +16,10 @@ let swiftSettings: [SwiftSetting] = [
 /// `addingProduct` becomes a libm call); other CPUs get the portable build.
 #if arch(x86_64)
     let numericSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
+    let kernelCSettings: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-O2"])]
 #else
     let numericSettings: [SwiftSetting] = swiftSettings
+    let kernelCSettings: [CSetting] = [.unsafeFlags(["-O2"])]
 #endif
 
 let package = Package(
@@ -51,9 +53,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "SCPO",
-            dependencies: ["QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumTokenizer"],
+            dependencies: ["QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "QuorumTokenizer"],
             swiftSettings: numericSettings),
-        .target(name: "QuorumQuant", swiftSettings: numericSettings, linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "CQuantKernels", cSettings: kernelCSettings),
+        .target(
+            name: "QuorumQuant", dependencies: ["CQuantKernels"], swiftSettings: numericSettings,
+            linkerSettings: [.linkedLibrary("m")]),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
         .target(name: "QuorumTasks", swiftSettings: swiftSettings),
         .target(name: "QuorumVoting", dependencies: ["QuorumTasks"], swiftSettings: swiftSettings),
@@ -84,7 +89,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
-                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO",
+                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant",
             ],
             swiftSettings: swiftSettings),
 

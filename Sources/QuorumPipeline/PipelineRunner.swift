@@ -23,13 +23,20 @@ public struct EvaluationNumbers: Sendable, Codable, Equatable {
     }
 }
 
-/// A stored preference pair, as the trainer reads it.
+/// A stored preference pair, as the trainer reads it from the `pairs` table.
 public struct StoredPair: Sendable, Codable, Equatable {
     public var problemID: String
+    public var round: Int
     public var prompt: String
     public var chosen: String
     public var rejected: String
+    public var chosenAnswer: String?
+    public var rejectedAnswer: String?
     public var weight: Double
+    public var chosenVotes: Int
+    public var rejectedVotes: Int
+    public var k: Int
+    /// `self-consistency` or `gold`.
     public var source: String
 }
 
@@ -203,14 +210,18 @@ public struct PipelineRunner: Sendable {
         }
         let rows = try await database.query(
             """
-            SELECT problem_id, prompt, chosen, rejected, weight, source FROM pairs
-            WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND weight > 0 ORDER BY problem_id
+            SELECT problem_id, prompt, chosen, rejected, chosen_answer, rejected_answer, weight, chosen_votes,
+                   rejected_votes, k, source
+            FROM pairs WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND weight > 0 ORDER BY problem_id
             """)
         let pairs = try rows.map { row in
             StoredPair(
-                problemID: try row.decode(String.self, at: 0), prompt: try row.decode(String.self, at: 1),
+                problemID: try row.decode(String.self, at: 0), round: round, prompt: try row.decode(String.self, at: 1),
                 chosen: try row.decode(String.self, at: 2), rejected: try row.decode(String.self, at: 3),
-                weight: try row.decode(Double.self, at: 4), source: try row.decode(String.self, at: 5))
+                chosenAnswer: try row.decode(String?.self, at: 4), rejectedAnswer: try row.decode(String?.self, at: 5),
+                weight: try row.decode(Double.self, at: 6), chosenVotes: try row.decode(Int.self, at: 7),
+                rejectedVotes: try row.decode(Int.self, at: 8), k: try row.decode(Int.self, at: 9),
+                source: try row.decode(String.self, at: 10))
         }
         log("[run] round \(round): training M\(round) on \(pairs.count) pairs")
         let output = modelFolder(round)

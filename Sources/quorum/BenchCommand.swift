@@ -8,7 +8,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print JSON, to rerun and compare side by side.",
-        subcommands: [BenchKafka.self, BenchPostgres.self, BenchNeuZipCommand.self, BenchTrainCommand.self])
+        subcommands: [
+            BenchKafka.self, BenchPostgres.self, BenchNeuZipCommand.self, BenchTrainCommand.self, BenchQuantCommand.self,
+        ])
 }
 
 /// Seconds since `start`.

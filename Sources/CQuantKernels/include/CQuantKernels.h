@@ -1,0 +1,91 @@
+// Quantized matrix kernels for QuorumQuant: AVX2/FMA intrinsics on x86-64 when the compiler targets
+// them (`-mavx2 -mfma`), a portable scalar loop everywhere else.
+//
+// Shared conventions:
+// - Weights are row-major, one row per output feature, each row `k` elements long, where `k` is
+//   already padded by the caller to the multiple the kernel names (padding holds zero weights).
+// - Activations are `tokens` rows of `k` elements, row `t` starting at `x + t * xstride` (also zero
+//   padded up to `k`).
+// - Only output rows `[rowBegin, rowEnd)` are computed; results go to `y[t * ystride + row]`, so two
+//   threads can fill disjoint row ranges of the same output.
+#ifndef CQUANTKERNELS_H
+#define CQUANTKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when this build uses the AVX2/FMA code paths, 0 for the portable scalar fallback.
+int cqk_simd_enabled(void);
+
+/// fp32 weights times fp32 activations; `k` a multiple of 16.
+void cqk_f32_gemm(const float *x, size_t xstride, size_t tokens, const float *w, size_t k,
+                  size_t rowBegin, size_t rowEnd, float *y, size_t ystride);
+
+/// bfloat16 weights (raw 16-bit patterns) times fp32 activations, fp32 arithmetic; `k` a multiple of 16.
+void cqk_bf16_gemm(const float *x, size_t xstride, size_t tokens, const uint16_t *w, size_t k,
+                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride);
+
+/// FP8 E4M3 weight codes, decoded exactly to fp32, times fp32 activations (which the caller has
+/// already rounded to E4M3 values); no scales applied. `k` a multiple of 16. Code 0x7f/0xff (NaN)
+/// must not occur: the encoder saturates.
+void cqk_e4m3_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, size_t k,
+                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride);
+
+/// int8 weights (in [-127, 127]) times int8 activations (any int8), exact int32 sums;
+/// `k` a multiple of 32.
+void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w, size_t k,
+                 size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride);
+
+/// Ternary weights packed 2 bits each (code = t + 1 in {0, 1, 2}; in each 128-weight block of 32
+/// bytes, byte j holds weights j, j+32, j+64, j+96 in bits 0-1, 2-3, 4-5, 6-7) times int8
+/// activations (any int8); exact int32 sums. `xsum[t]` is the sum of activation row t (the
+/// kernel computes sum(code * x) - sum(x)). `k` a multiple of 128; a row has k/4 bytes.
+void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *xsum,
+                 const uint8_t *w, size_t k, size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride);
+
+/// Int4 weights, two per byte (stored as q + 8; in each 64-weight block of 32 bytes, byte j holds
+/// weight j in its low nibble and weight j+32 in its high nibble), one fp32 scale per group of
+/// `blocksPerGroup` blocks (`groups` scales per row), times fp32 activations: y = sum over groups of
+/// scale * sum(q * x), in fp32 (equal to sum((q * scale) * x) up to fp32 rounding). `k` a multiple of 64.
+void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
+                 size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
+                 float *y, size_t ystride);
+
+/// Zero-skipping int8 product for one token: `y[o] = sum_p val[p] * wt[idx[p] * ldw + o]` for
+/// o in [colBegin, colEnd), over the `nnz` nonzero activations only. `wt` is the weight matrix
+/// stored column-major (one `ldw`-byte column per input feature, int8 in [-127, 127]); `nnz` even
+/// (pad with a zero value), `ldw`, `colBegin` and `colEnd` multiples of 16. Exact int32 sums.
+void cqk_s8_sparse_gemv(const int32_t *idx, const int16_t *val, size_t nnz, const int8_t *wt, size_t ldw,
+                        size_t colBegin, size_t colEnd, int32_t *y);
+
+// ---- per-token activation quantizers (BitNet a4.8). Each writes `n` int8 codes, stores the sum of
+// the codes in *codeSum and returns the scale. Sums of |x| run in 8 interleaved fp32 lanes (lane
+// i % 8), combined as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the tail n % 8 in index order;
+// the Swift references in QuorumQuant use the same order, so results agree bit for bit.
+
+/// INT8 absmax: gamma = max|x|; codes = clamp(rne(x * (127 / (gamma + eps))), -128, 127); returns gamma / 127.
+float cqk_quantize_int8_absmax(const float *x, size_t n, float eps, int8_t *codes, int32_t *codeSum);
+
+/// INT4 absmean: beta = sum|x| / n; codes = clamp(rne(x * (sqrt7 / (beta + eps))), -8, 7); returns
+/// beta / sqrt7 (`sqrt7` passed in so both languages use the same fp32 constant).
+float cqk_quantize_int4_absmean(const float *x, size_t n, float eps, float sqrt7, int8_t *codes, int32_t *codeSum);
+
+/// Top-50 %: keep the floor(n/2) entries of largest |x| (ties: lower index first), zero the rest,
+/// then INT8 absmax. `scratch` must hold 2n floats. Returns the INT8 scale.
+float cqk_quantize_top_half_int8(const float *x, size_t n, float eps, float *scratch, int8_t *codes,
+                                 int32_t *codeSum);
+
+/// FP8 E4M3 per token, emulated: scale = max|x| / 448; writes the E4M3 value of x / scale
+/// (round to nearest even, saturating at 448, subnormals below 2^-6) as fp32, i.e. the decoded code;
+/// returns the scale (0 for an all-zero row, whose outputs are then 0).
+float cqk_quantize_e4m3(const float *x, size_t n, float *decoded);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

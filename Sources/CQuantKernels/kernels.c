@@ -1,0 +1,609 @@
+// Quantized matrix kernels. Each function walks output rows in the outer loop and up to four
+// tokens in the inner tile, so each weight row is loaded (and, for packed formats, unpacked) once
+// for four tokens. The portable branch is the same arithmetic, one element at a time.
+#include "CQuantKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#define CQK_AVX2 1
+#include <immintrin.h>
+#else
+#define CQK_AVX2 0
+#endif
+
+#define CQK_INLINE static inline __attribute__((always_inline))
+
+int cqk_simd_enabled(void) { return CQK_AVX2; }
+
+// E4M3 -> fp32 without a table: put the 7 magnitude bits where fp32 keeps its exponent and top
+// three mantissa bits and multiply by 2^(127-7). Normal codes land on 2^(e-7) * (1 + m/8); codes with
+// e = 0 become fp32 subnormals m/8 * 2^-126, which the same product turns into m * 2^-9. Exact.
+static const float kE4M3Rebias = 1.329227995784916e36f;  // 2^120
+
+#if CQK_AVX2
+
+CQK_INLINE float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+CQK_INLINE int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// ---- fp32-activation kernels: one tile = one weight row x NT tokens, two accumulators each ----
+
+CQK_INLINE __m256 load_bf16x8(const uint16_t *p) {
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+CQK_INLINE __m256 load_e4m3x8(const uint8_t *p) {
+    __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    __m256i sign = _mm256_and_si256(_mm256_slli_epi32(v, 24), _mm256_set1_epi32((int)0x80000000u));
+    __m256i mag = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x7f)), 20);
+    __m256 raw = _mm256_castsi256_ps(_mm256_or_si256(sign, mag));
+    return _mm256_mul_ps(raw, _mm256_set1_ps(kE4M3Rebias));
+}
+
+enum { KIND_F32 = 0, KIND_BF16 = 1, KIND_E4M3 = 2 };
+
+CQK_INLINE __m256 load_w8(int kind, const void *w, size_t i) {
+    if (kind == KIND_F32) return _mm256_loadu_ps((const float *)w + i);
+    if (kind == KIND_BF16) return load_bf16x8((const uint16_t *)w + i);
+    return load_e4m3x8((const uint8_t *)w + i);
+}
+
+CQK_INLINE void float_tile(int kind, int nt, const float *x, size_t xstride, const void *w, size_t k,
+                           float *y, size_t ystride) {
+    __m256 a0[4], a1[4];
+    for (int t = 0; t < nt; t++) { a0[t] = _mm256_setzero_ps(); a1[t] = _mm256_setzero_ps(); }
+    for (size_t i = 0; i < k; i += 16) {
+        __m256 w0 = load_w8(kind, w, i), w1 = load_w8(kind, w, i + 8);
+        for (int t = 0; t < nt; t++) {
+            const float *xt = x + (size_t)t * xstride + i;
+            a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), a0[t]);
+            a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), a1[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
+}
+
+// One weight row against a single token, four accumulators (GEMV is latency-bound otherwise).
+CQK_INLINE void float_row1(int kind, const float *x, const void *w, size_t k, float *y) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        a0 = _mm256_fmadd_ps(load_w8(kind, w, i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_w8(kind, w, i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load_w8(kind, w, i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load_w8(kind, w, i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i < k; i += 16) {
+        a0 = _mm256_fmadd_ps(load_w8(kind, w, i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_w8(kind, w, i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
+CQK_INLINE void float_gemm(int kind, size_t esize, const float *x, size_t xstride, size_t tokens,
+                           const void *w, size_t k, size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++) {
+        const void *wr = (const char *)w + r * k * esize;
+        if (tokens == 1) { float_row1(kind, x, wr, k, y + r); continue; }
+        size_t t = 0;
+        for (; t + 4 <= tokens; t += 4) float_tile(kind, 4, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
+        switch (tokens - t) {
+            case 3: float_tile(kind, 3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
+            case 2: float_tile(kind, 2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
+            case 1: float_row1(kind, x + t * xstride, wr, k, y + t * ystride + r); break;
+            default: break;
+        }
+    }
+}
+
+void cqk_f32_gemm(const float *x, size_t xstride, size_t tokens, const float *w, size_t k,
+                  size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    float_gemm(KIND_F32, 4, x, xstride, tokens, w, k, rowBegin, rowEnd, y, ystride);
+}
+
+void cqk_bf16_gemm(const float *x, size_t xstride, size_t tokens, const uint16_t *w, size_t k,
+                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    float_gemm(KIND_BF16, 2, x, xstride, tokens, w, k, rowBegin, rowEnd, y, ystride);
+}
+
+void cqk_e4m3_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, size_t k,
+                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    float_gemm(KIND_E4M3, 1, x, xstride, tokens, w, k, rowBegin, rowEnd, y, ystride);
+}
+
+// ---- int8 x int8: vpmaddubsw needs one unsigned operand, so feed it |x| and move x's sign onto
+// the weight (vpsignb). Weights lie in [-127, 127], so negating them never overflows; |x| <= 128 reads
+// correctly as unsigned (even for x = -128), and a pair sum is at most 2 * 128 * 127 = 32512 < 32767:
+// vpmaddubsw never saturates. vpmaddwd by ones widens to int32.
+
+CQK_INLINE void s8_tile(int nt, const int8_t *x, size_t xstride, const int8_t *w, size_t k,
+                        int32_t *y, size_t ystride) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc[4];
+    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+    for (size_t i = 0; i < k; i += 32) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(w + i));
+        for (int t = 0; t < nt; t++) {
+            __m256i xv = _mm256_loadu_si256((const __m256i *)(x + (size_t)t * xstride + i));
+            __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(wv, xv));
+            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, ones));
+        }
+    }
+    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_epi32(acc[t]);
+}
+
+void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w, size_t k,
+                 size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++) {
+        const int8_t *wr = w + r * k;
+        size_t t = 0;
+        for (; t + 4 <= tokens; t += 4) s8_tile(4, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
+        switch (tokens - t) {
+            case 3: s8_tile(3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
+            case 2: s8_tile(2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
+            case 1: s8_tile(1, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
+            default: break;
+        }
+    }
+}
+
+// ---- ternary: codes c = t + 1 in {0, 1, 2} are already unsigned, so vpmaddubsw(c, x) needs no sign
+// trick, and sum(t * x) = sum(c * x) - sum(x). A pair sum is at most 2 * 2 * 127 = 508, so the four
+// planes of a 128-weight block add up in int16 (<= 2032) before one widening vpmaddwd.
+
+CQK_INLINE void t2_tile(int nt, const int8_t *x, size_t xstride, const int32_t *xsum, const uint8_t *w,
+                        size_t k, int32_t *y, size_t ystride) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256i acc[4];
+    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+    for (size_t i = 0; i < k; i += 128) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(w + i / 4));
+        __m256i c0 = _mm256_and_si256(v, m3);
+        __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+        __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+        __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+        for (int t = 0; t < nt; t++) {
+            const int8_t *xt = x + (size_t)t * xstride + i;
+            __m256i s = _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *)xt));
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *)(xt + 32))));
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *)(xt + 64))));
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(xt + 96))));
+            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s, ones));
+        }
+    }
+    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_epi32(acc[t]) - xsum[t];
+}
+
+void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *xsum,
+                 const uint8_t *w, size_t k, size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++) {
+        const uint8_t *wr = w + r * (k / 4);
+        size_t t = 0;
+        for (; t + 4 <= tokens; t += 4)
+            t2_tile(4, x + t * xstride, xstride, xsum + t, wr, k, y + t * ystride + r, ystride);
+        switch (tokens - t) {
+            case 3: t2_tile(3, x + t * xstride, xstride, xsum + t, wr, k, y + t * ystride + r, ystride); break;
+            case 2: t2_tile(2, x + t * xstride, xstride, xsum + t, wr, k, y + t * ystride + r, ystride); break;
+            case 1: t2_tile(1, x + t * xstride, xstride, xsum + t, wr, k, y + t * ystride + r, ystride); break;
+            default: break;
+        }
+    }
+}
+
+// ---- int4 groups: within a group of `blocksPerGroup` 64-weight blocks, sum q * x in fp32 (q made
+// exact by the 2^23 trick), then multiply the group sum by its scale once.
+
+CQK_INLINE void q4_tile(int nt, const float *x, size_t xstride, const uint8_t *w, const float *scales,
+                        size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
+    // As q4_row1 below, with the unpacked weights shared by `nt` tokens.
+    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
+    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
+    __m256 total[4], g[4][2];
+    for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_ps();
+    size_t blocks = k / 64;
+    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
+        for (int t = 0; t < nt; t++) { g[t][0] = _mm256_setzero_ps(); g[t][1] = _mm256_setzero_ps(); }
+        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
+        for (size_t b = b0; b < b1; b++) {
+            for (int c = 0; c < 4; c++) {
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + b * 32 + 8 * c)));
+                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
+                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
+                for (int t = 0; t < nt; t++) {
+                    const float *xt = x + (size_t)t * xstride + b * 64 + 8 * c;
+                    g[t][0] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xt), g[t][0]);
+                    g[t][1] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xt + 32), g[t][1]);
+                }
+            }
+        }
+        __m256 s = _mm256_set1_ps(scales[group]);
+        for (int t = 0; t < nt; t++) total[t] = _mm256_fmadd_ps(_mm256_add_ps(g[t][0], g[t][1]), s, total[t]);
+    }
+    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(total[t]);
+}
+
+// Single token: per group, sum q * x with four independent accumulators (q as exact fp32 via the
+// 2^23 trick: the float with bits 0x4B000000 | n is 2^23 + n), then fold the group sums into the
+// totals with one FMA by the group scale. Fewer instructions than scaling every weight; the result
+// differs from sum((q * s) * x) only by fp32 rounding.
+CQK_INLINE void q4_row1(const float *x, const uint8_t *w, const float *scales, size_t blocksPerGroup, size_t k,
+                        float *y) {
+    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
+    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
+    __m256 total[4], g[4];
+    for (int q = 0; q < 4; q++) total[q] = _mm256_setzero_ps();
+    size_t blocks = k / 64;
+    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
+        for (int q = 0; q < 4; q++) g[q] = _mm256_setzero_ps();
+        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
+        for (size_t b = b0; b < b1; b++) {
+            const uint8_t *wb = w + b * 32;
+            const float *xb = x + b * 64;
+            for (int c = 0; c < 4; c++) {
+                // Bytes 8c..8c+7 hold weights 8c..8c+7 (low nibbles) and 32+8c..32+8c+7 (high nibbles).
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(wb + 8 * c)));
+                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
+                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
+                g[c] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xb + 8 * c), g[c]);
+                g[c] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xb + 32 + 8 * c), g[c]);
+            }
+        }
+        __m256 s = _mm256_set1_ps(scales[group]);
+        for (int q = 0; q < 4; q++) total[q] = _mm256_fmadd_ps(g[q], s, total[q]);
+    }
+    *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
+}
+
+void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
+                 size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
+                 float *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++) {
+        const uint8_t *wr = w + r * (k / 2);
+        const float *sr = scales + r * groups;
+        if (tokens == 1) { q4_row1(x, wr, sr, blocksPerGroup, k, y + r); continue; }
+        size_t t = 0;
+        for (; t + 4 <= tokens; t += 4)
+            q4_tile(4, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
+        switch (tokens - t) {
+            case 3: q4_tile(3, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
+            case 2: q4_tile(2, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
+            case 1: q4_tile(1, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
+            default: break;
+        }
+    }
+}
+
+// ---- zero skipping, column-major weights: two nonzero activations (i, j) at a time. Interleave
+// bytes of columns i and j, widen to int16 pairs (w_i[o], w_j[o]) and vpmaddwd them with the pair
+// (x_i, x_j): one instruction yields x_i*w_i[o] + x_j*w_j[o] for eight outputs in int32.
+
+CQK_INLINE void sparse_cols(int nq, const int32_t *idx, const int16_t *val, size_t nnz, const int8_t *wt,
+                            size_t ldw, size_t o, int32_t *y) {
+    __m256i acc[8];
+    for (int q = 0; q < 2 * nq; q++) acc[q] = _mm256_setzero_si256();
+    for (size_t p = 0; p < nnz; p += 2) {
+        const int8_t *ci = wt + (size_t)idx[p] * ldw + o;
+        const int8_t *cj = wt + (size_t)idx[p + 1] * ldw + o;
+        __m256i xx = _mm256_set1_epi32((int32_t)(((uint32_t)(uint16_t)val[p + 1] << 16) | (uint16_t)val[p]));
+        for (int q = 0; q < nq; q++) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(ci + 16 * q));
+            __m128i b = _mm_loadu_si128((const __m128i *)(cj + 16 * q));
+            acc[2 * q] = _mm256_add_epi32(acc[2 * q], _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(a, b)), xx));
+            acc[2 * q + 1] = _mm256_add_epi32(acc[2 * q + 1], _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(a, b)), xx));
+        }
+    }
+    for (int q = 0; q < 2 * nq; q++) _mm256_storeu_si256((__m256i *)(y + o + 8 * q), acc[q]);
+}
+
+void cqk_s8_sparse_gemv(const int32_t *idx, const int16_t *val, size_t nnz, const int8_t *wt, size_t ldw,
+                        size_t colBegin, size_t colEnd, int32_t *y) {
+    size_t o = colBegin;
+    for (; o + 64 <= colEnd; o += 64) sparse_cols(4, idx, val, nnz, wt, ldw, o, y);
+    for (; o + 16 <= colEnd; o += 16) sparse_cols(1, idx, val, nnz, wt, ldw, o, y);
+}
+
+#else  // portable fallback: the same sums, one element at a time.
+
+static float e4m3_decode(uint8_t c) {
+    uint32_t bits = ((uint32_t)(c & 0x80) << 24) | ((uint32_t)(c & 0x7f) << 20);
+    float raw;
+    memcpy(&raw, &bits, 4);
+    return raw * kE4M3Rebias;
+}
+
+static float bf16_decode(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+void cqk_f32_gemm(const float *x, size_t xstride, size_t tokens, const float *w, size_t k,
+                  size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++)
+        for (size_t t = 0; t < tokens; t++) {
+            float s = 0;
+            for (size_t i = 0; i < k; i++) s += w[r * k + i] * x[t * xstride + i];
+            y[t * ystride + r] = s;
+        }
+}
+
+void cqk_bf16_gemm(const float *x, size_t xstride, size_t tokens, const uint16_t *w, size_t k,
+                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++)
+        for (size_t t = 0; t < tokens; t++) {
+            float s = 0;
+            for (size_t i = 0; i < k; i++) s += bf16_decode(w[r * k + i]) * x[t * xstride + i];
+            y[t * ystride + r] = s;
+        }
+}
+
+void cqk_e4m3_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, size_t k,
+                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++)
+        for (size_t t = 0; t < tokens; t++) {
+            float s = 0;
+            for (size_t i = 0; i < k; i++) s += e4m3_decode(w[r * k + i]) * x[t * xstride + i];
+            y[t * ystride + r] = s;
+        }
+}
+
+void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w, size_t k,
+                 size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++)
+        for (size_t t = 0; t < tokens; t++) {
+            int32_t s = 0;
+            for (size_t i = 0; i < k; i++) s += (int32_t)w[r * k + i] * x[t * xstride + i];
+            y[t * ystride + r] = s;
+        }
+}
+
+void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *xsum,
+                 const uint8_t *w, size_t k, size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride) {
+    (void)xsum;
+    for (size_t r = rowBegin; r < rowEnd; r++)
+        for (size_t t = 0; t < tokens; t++) {
+            int32_t s = 0;
+            for (size_t i = 0; i < k; i++) {
+                size_t block = i / 128, j = i % 128;
+                int code = (w[r * (k / 4) + block * 32 + j % 32] >> (2 * (j / 32))) & 3;
+                int8_t xv = x[t * xstride + i];
+                if (code == 2) s += xv; else if (code == 0) s -= xv;
+            }
+            y[t * ystride + r] = s;
+        }
+}
+
+void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
+                 size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
+                 float *y, size_t ystride) {
+    for (size_t r = rowBegin; r < rowEnd; r++)
+        for (size_t t = 0; t < tokens; t++) {
+            float s = 0;
+            for (size_t i = 0; i < k; i++) {
+                size_t block = i / 64, j = i % 64;
+                uint8_t byte = w[r * (k / 2) + block * 32 + j % 32];
+                int q = (j < 32 ? (byte & 15) : (byte >> 4)) - 8;
+                s += ((float)q * scales[r * groups + block / blocksPerGroup]) * x[t * xstride + i];
+            }
+            y[t * ystride + r] = s;
+        }
+}
+
+void cqk_s8_sparse_gemv(const int32_t *idx, const int16_t *val, size_t nnz, const int8_t *wt, size_t ldw,
+                        size_t colBegin, size_t colEnd, int32_t *y) {
+    for (size_t o = colBegin; o < colEnd; o++) {
+        int32_t s = 0;
+        for (size_t p = 0; p < nnz; p++) s += (int32_t)val[p] * wt[(size_t)idx[p] * ldw + o];
+        y[o] = s;
+    }
+}
+
+#endif
+
+// ---- activation quantizers ----
+
+// The fixed-order |x| sum both languages share (see the header).
+static float abs_sum_lanes(const float *x, size_t n) {
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t body = n / 8 * 8;
+#if CQK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+    const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (size_t i = 0; i < body; i += 8) acc = _mm256_add_ps(acc, _mm256_and_ps(_mm256_loadu_ps(x + i), mask));
+    _mm256_storeu_ps(lane, acc);
+#else
+    for (size_t i = 0; i < body; i++) lane[i % 8] += fabsf(x[i]);
+#endif
+    float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+    for (size_t i = body; i < n; i++) s += fabsf(x[i]);
+    return s;
+}
+
+static float abs_max(const float *x, size_t n) {
+    float m = 0;
+    size_t i = 0;
+#if CQK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+    const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (; i + 8 <= n; i += 8) acc = _mm256_max_ps(acc, _mm256_and_ps(_mm256_loadu_ps(x + i), mask));
+    float lane[8];
+    _mm256_storeu_ps(lane, acc);
+    for (int l = 0; l < 8; l++) m = lane[l] > m ? lane[l] : m;
+#endif
+    for (; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+    return m;
+}
+
+// codes = clamp(rne(x * factor), lo, hi); returns the sum of the codes.
+static int32_t scale_round_clamp(const float *x, size_t n, float factor, int lo, int hi, int8_t *codes) {
+    int32_t sum = 0;
+    size_t i = 0;
+#if CQK_AVX2
+    const __m256 f = _mm256_set1_ps(factor);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i vlo = _mm256_set1_epi8((char)lo), vhi = _mm256_set1_epi8((char)hi);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (; i + 32 <= n; i += 32) {
+        // vcvtps2dq rounds to nearest even (default MXCSR); the two saturating packs clamp to [-128, 127].
+        __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), f));
+        __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8), f));
+        __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 16), f));
+        __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 24), f));
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+        p = _mm256_permutevar8x32_epi32(p, order);
+        p = _mm256_min_epi8(_mm256_max_epi8(p, vlo), vhi);
+        _mm256_storeu_si256((__m256i *)(codes + i), p);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, p), ones16));
+    }
+    sum = hsum_epi32(acc);
+#endif
+    for (; i < n; i++) {
+        float r = rintf(x[i] * factor);
+        int q = r < (float)lo ? lo : (r > (float)hi ? hi : (int)r);
+        codes[i] = (int8_t)q;
+        sum += q;
+    }
+    return sum;
+}
+
+float cqk_quantize_int8_absmax(const float *x, size_t n, float eps, int8_t *codes, int32_t *codeSum) {
+    float gamma = abs_max(x, n);
+    *codeSum = scale_round_clamp(x, n, 127.0f / (gamma + eps), -128, 127, codes);
+    return gamma / 127.0f;
+}
+
+float cqk_quantize_int4_absmean(const float *x, size_t n, float eps, float sqrt7, int8_t *codes, int32_t *codeSum) {
+    float beta = n == 0 ? 0 : abs_sum_lanes(x, n) / (float)n;
+    *codeSum = scale_round_clamp(x, n, sqrt7 / (beta + eps), -8, 7, codes);
+    return beta / sqrt7;
+}
+
+// Number of entries whose |x| bit pattern is >= t (bit patterns of non-negative floats order like the values).
+static size_t count_at_least(const float *x, size_t n, uint32_t t) {
+    size_t count = 0, i = 0;
+#if CQK_AVX2
+    const __m256i mask = _mm256_set1_epi32(0x7fffffff);
+    const __m256i below = _mm256_set1_epi32((int32_t)t - 1);
+    for (; i + 8 <= n; i += 8) {
+        __m256i u = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i)), mask);
+        count += (size_t)__builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(u, below))));
+    }
+#endif
+    for (; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        count += (u & 0x7fffffffu) >= t;
+    }
+    return count;
+}
+
+float cqk_quantize_top_half_int8(const float *x, size_t n, float eps, float *scratch, int8_t *codes,
+                                 int32_t *codeSum) {
+    size_t keep = n / 2;
+    if (keep == 0) {
+        memset(codes, 0, n);
+        *codeSum = 0;
+        return 0;
+    }
+    // The keep-th largest magnitude t (as bits: non-negative floats order like their bit patterns).
+    // 1) Histogram of the top 11 bits (exponent + 3 mantissa bits) finds the bucket holding t.
+    uint32_t hist[2048];
+    memset(hist, 0, sizeof hist);
+    uint32_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u = (u & 0x7fffffffu) >> 20;
+        hist[u]++;
+        top = u > top ? u : top;
+    }
+    size_t above = 0;
+    uint32_t bucket = top;
+    while (above + hist[bucket] < keep) above += hist[bucket--];
+    // 2) Collect that bucket's members (scratch, as bit patterns) and bisect their low 20 bits for
+    //    the largest t with (members >= t) >= need.
+    uint32_t *members = (uint32_t *)(void *)(scratch + n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u &= 0x7fffffffu;
+        if (u >> 20 == bucket) members[m++] = u;
+    }
+    size_t need = keep - above;
+    uint32_t t = bucket << 20;
+    for (int bit = 19; bit >= 0; bit--) {
+        uint32_t candidate = t | (1u << bit);
+        size_t count = 0;
+        for (size_t j = 0; j < m; j++) count += members[j] >= candidate;
+        if (count >= need) t = candidate;
+    }
+    // Everything above t survives; entries equal to t fill the remaining places in index order.
+    size_t ties = keep - (t == 0x7fffffffu ? 0 : count_at_least(x, n, t + 1));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u &= 0x7fffffffu;
+        int kept = u > t || (u == t && ties > 0);
+        if (u == t && ties > 0) ties--;
+        scratch[i] = kept ? x[i] : 0.0f;
+    }
+    return cqk_quantize_int8_absmax(scratch, n, eps, codes, codeSum);
+}
+
+// E4M3 value of v (any float), as fp32: spacing 2^(e-3) in binade e >= -6 (subnormals share e = -6);
+// v * 2^(3-e) and back are exact power-of-two scalings, so one round-to-nearest-even does it all.
+static float e4m3_round(float v) {
+    float a = fabsf(v) < 448.0f ? fabsf(v) : 448.0f;
+    uint32_t bits;
+    memcpy(&bits, &a, 4);
+    int e = (int)(bits >> 23) - 127;
+    if (e < -6) e = -6;
+    float up = ldexpf(1.0f, 3 - e), down = ldexpf(1.0f, e - 3);
+    float r = rintf(a * up) * down;
+    return v < 0 ? -r : r;
+}
+
+float cqk_quantize_e4m3(const float *x, size_t n, float *decoded) {
+    float top = abs_max(x, n);
+    float scale = top / 448.0f;
+    if (!(scale > 0)) {
+        memset(decoded, 0, n * sizeof(float));
+        return 0;
+    }
+    size_t i = 0;
+#if CQK_AVX2
+    const __m256 s = _mm256_set1_ps(scale), cap = _mm256_set1_ps(448.0f);
+    const __m256 signMask = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    const __m256i minExp = _mm256_set1_epi32(127 - 6);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+        __m256 sign = _mm256_and_ps(v, signMask);
+        __m256 a = _mm256_min_ps(_mm256_andnot_ps(signMask, v), cap);
+        __m256i biased = _mm256_max_epi32(_mm256_srli_epi32(_mm256_castps_si256(a), 23), minExp);  // e + 127
+        // 2^(3-e) has biased exponent 130 - (e + 127) + 127 - ... = 257 - biased; 2^(e-3) has biased - 3.
+        __m256 up = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(_mm256_set1_epi32(257), biased), 23));
+        __m256 down = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(biased, _mm256_set1_epi32(3)), 23));
+        __m256 r = _mm256_mul_ps(_mm256_round_ps(_mm256_mul_ps(a, up), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), down);
+        _mm256_storeu_ps(decoded + i, _mm256_or_ps(r, sign));
+    }
+#endif
+    for (; i < n; i++) decoded[i] = e4m3_round(x[i] / scale);
+    return scale;
+}

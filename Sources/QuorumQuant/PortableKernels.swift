@@ -1,0 +1,143 @@
+#if !canImport(CQuantKernels)
+    // Plain-Swift stand-ins with the signatures of the `CQuantKernels` C functions, compiled only when
+    // that C target is not a dependency (e.g. before the package manifest wires it in). Same sums, one
+    // element at a time; see CQuantKernels.h for the contracts.
+
+    func cqk_simd_enabled() -> Int32 { 0 }
+
+    private func floatGEMM(
+        _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ k: Int, _ rows: Range<Int>,
+        _ y: UnsafeMutablePointer<Float>, _ ystride: Int, weight: (Int) -> Float
+    ) {
+        for r in rows {
+            for t in 0..<tokens {
+                var sum: Float = 0
+                for i in 0..<k { sum += weight(r * k + i) * x[t * xstride + i] }
+                y[t * ystride + r] = sum
+            }
+        }
+    }
+
+    func cqk_f32_gemm(
+        _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ w: UnsafePointer<Float>, _ k: Int, _ rowBegin: Int,
+        _ rowEnd: Int, _ y: UnsafeMutablePointer<Float>, _ ystride: Int
+    ) {
+        floatGEMM(x, xstride, tokens, k, rowBegin..<rowEnd, y, ystride) { w[$0] }
+    }
+
+    func cqk_bf16_gemm(
+        _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ w: UnsafePointer<UInt16>, _ k: Int, _ rowBegin: Int,
+        _ rowEnd: Int, _ y: UnsafeMutablePointer<Float>, _ ystride: Int
+    ) {
+        floatGEMM(x, xstride, tokens, k, rowBegin..<rowEnd, y, ystride) { BF16.decode(w[$0]) }
+    }
+
+    func cqk_e4m3_gemm(
+        _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ w: UnsafePointer<UInt8>, _ k: Int, _ rowBegin: Int,
+        _ rowEnd: Int, _ y: UnsafeMutablePointer<Float>, _ ystride: Int
+    ) {
+        floatGEMM(x, xstride, tokens, k, rowBegin..<rowEnd, y, ystride) { E4M3.table[Int(w[$0])] }
+    }
+
+    func cqk_q4_gemm(
+        _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ w: UnsafePointer<UInt8>,
+        _ scales: UnsafePointer<Float>,
+        _ groups: Int, _ blocksPerGroup: Int, _ k: Int, _ rowBegin: Int, _ rowEnd: Int,
+        _ y: UnsafeMutablePointer<Float>,
+        _ ystride: Int
+    ) {
+        floatGEMM(x, xstride, tokens, k, rowBegin..<rowEnd, y, ystride) { index in
+            let (r, i) = index.quotientAndRemainder(dividingBy: k)
+            let (block, j) = i.quotientAndRemainder(dividingBy: 64)
+            let byte = w[r * (k / 2) + block * 32 + j % 32]
+            let q = Int(j < 32 ? byte & 15 : byte >> 4) - 8
+            return Float(q) * scales[r * groups + block / blocksPerGroup]
+        }
+    }
+
+    func cqk_s8_gemm(
+        _ x: UnsafePointer<Int8>, _ xstride: Int, _ tokens: Int, _ w: UnsafePointer<Int8>, _ k: Int, _ rowBegin: Int,
+        _ rowEnd: Int, _ y: UnsafeMutablePointer<Int32>, _ ystride: Int
+    ) {
+        for r in rowBegin..<rowEnd {
+            for t in 0..<tokens {
+                var sum: Int32 = 0
+                for i in 0..<k { sum += Int32(w[r * k + i]) * Int32(x[t * xstride + i]) }
+                y[t * ystride + r] = sum
+            }
+        }
+    }
+
+    func cqk_t2_gemm(
+        _ x: UnsafePointer<Int8>, _ xstride: Int, _ tokens: Int, _ xsum: UnsafePointer<Int32>,
+        _ w: UnsafePointer<UInt8>,
+        _ k: Int, _ rowBegin: Int, _ rowEnd: Int, _ y: UnsafeMutablePointer<Int32>, _ ystride: Int
+    ) {
+        for r in rowBegin..<rowEnd {
+            for t in 0..<tokens {
+                var sum: Int32 = 0
+                for i in 0..<k {
+                    let (block, j) = i.quotientAndRemainder(dividingBy: 128)
+                    let code = (w[r * (k / 4) + block * 32 + j % 32] >> UInt8(2 * (j / 32))) & 3
+                    if code == 2 {
+                        sum += Int32(x[t * xstride + i])
+                    } else if code == 0 {
+                        sum -= Int32(x[t * xstride + i])
+                    }
+                }
+                y[t * ystride + r] = sum
+            }
+        }
+    }
+
+    func cqk_s8_sparse_gemv(
+        _ idx: UnsafePointer<Int32>, _ val: UnsafePointer<Int16>, _ nnz: Int, _ wt: UnsafePointer<Int8>, _ ldw: Int,
+        _ colBegin: Int, _ colEnd: Int, _ y: UnsafeMutablePointer<Int32>
+    ) {
+        for o in colBegin..<colEnd {
+            var sum: Int32 = 0
+            for p in 0..<nnz { sum += Int32(val[p]) * Int32(wt[Int(idx[p]) * ldw + o]) }
+            y[o] = sum
+        }
+    }
+
+    private func codeSum(_ codes: UnsafeMutablePointer<Int8>, _ n: Int) -> Int32 {
+        (0..<n).reduce(Int32(0)) { $0 + Int32(codes[$1]) }
+    }
+
+    func cqk_quantize_int8_absmax(
+        _ x: UnsafePointer<Float>, _ n: Int, _ eps: Float, _ codes: UnsafeMutablePointer<Int8>,
+        _ sum: UnsafeMutablePointer<Int32>
+    ) -> Float {
+        let scale = Quantize.int8Absmax(UnsafeBufferPointer(start: x, count: n), into: .init(start: codes, count: n))
+        sum.pointee = codeSum(codes, n)
+        return scale
+    }
+
+    func cqk_quantize_int4_absmean(
+        _ x: UnsafePointer<Float>, _ n: Int, _ eps: Float, _ sqrt7: Float, _ codes: UnsafeMutablePointer<Int8>,
+        _ sum: UnsafeMutablePointer<Int32>
+    ) -> Float {
+        let scale = Quantize.int4Absmean(UnsafeBufferPointer(start: x, count: n), into: .init(start: codes, count: n))
+        sum.pointee = codeSum(codes, n)
+        return scale
+    }
+
+    func cqk_quantize_top_half_int8(
+        _ x: UnsafePointer<Float>, _ n: Int, _ eps: Float, _ scratch: UnsafeMutablePointer<Float>,
+        _ codes: UnsafeMutablePointer<Int8>, _ sum: UnsafeMutablePointer<Int32>
+    ) -> Float {
+        let mask = Quantize.topHalfMask(UnsafeBufferPointer(start: x, count: n))
+        for i in 0..<n { scratch[i] = mask[i] ? x[i] : 0 }
+        return cqk_quantize_int8_absmax(scratch, n, eps, codes, sum)
+    }
+
+    func cqk_quantize_e4m3(_ x: UnsafePointer<Float>, _ n: Int, _ decoded: UnsafeMutablePointer<Float>) -> Float {
+        var codes = [UInt8](repeating: 0, count: n)
+        let scale = codes.withUnsafeMutableBufferPointer {
+            Quantize.e4m3Row(UnsafeBufferPointer(start: x, count: n), into: $0)
+        }
+        for i in 0..<n { decoded[i] = scale > 0 ? E4M3.table[Int(codes[i])] : 0 }
+        return scale
+    }
+#endif

@@ -1,0 +1,220 @@
+import Dispatch
+import QuorumModel
+public import QuorumTasks
+import QuorumTensor
+import QuorumTokenizer
+
+/// What a training run reports while it works.
+public enum SFTEvent: Sendable {
+    /// A preparation stage began (generating problems, training the tokenizer, …).
+    case stage(String)
+    /// An optimiser step finished.
+    case step(SFTStepReport)
+    /// A dev evaluation finished.
+    case evaluation(TrainingRecord.DevEvaluation)
+}
+
+/// One optimiser step's numbers, for progress displays.
+public struct SFTStepReport: Sendable, Codable, Equatable {
+    /// Steps done (1-based).
+    public var step: Int
+    /// Steps in the run.
+    public var totalSteps: Int
+    /// This step's mean response-token cross-entropy.
+    public var loss: Double
+    /// An exponential moving average of the loss (smoothing 0.95, bias-corrected), steadier to read.
+    public var smoothedLoss: Double
+    /// The learning rate used.
+    public var learningRate: Double
+    /// Gradient norm before clipping.
+    public var gradientNorm: Double
+    /// Training tokens per second so far (optimiser steps only).
+    public var tokensPerSecond: Double
+    /// Seconds of training so far (evaluations excluded).
+    public var elapsedSeconds: Double
+    /// Estimated seconds of training left (evaluations excluded).
+    public var etaSeconds: Double
+    /// Passes over the training data begun.
+    public var epoch: Int
+}
+
+/// Supervised fine-tuning from scratch (the seed model M0): question → solution, loss on the
+/// solution tokens only, AdamW with warm-up and cosine decay, gradient clipping and accumulation,
+/// periodic dev evaluation.
+///
+/// - Important: ``run(progress:)`` blocks its thread for the whole run and uses every core; call it
+///   from a dedicated thread (see ``runOnDedicatedThread(_:)``), not from Swift's cooperative pool.
+public struct SFTTrainer: Sendable {
+    /// The run's settings.
+    public var config: SFTConfig
+    /// The prompt format of the examples.
+    public var format: PromptFormat
+
+    /// A trainer; the configuration is validated when the run starts.
+    public init(config: SFTConfig, format: PromptFormat = .standard) {
+        self.config = config
+        self.format = format
+    }
+
+    /// Generates the configured train and dev problems, then trains (see ``run(train:dev:progress:)``).
+    ///
+    /// - Throws: ``TrainingError`` when the configuration is invalid or the generator runs out of problems.
+    public func run(progress: (SFTEvent) -> Void = { _ in }) throws(TrainingError) -> Checkpoint {
+        try config.validate()
+        let start = DispatchTime.now().uptimeNanoseconds
+        progress(.stage("generating \(config.trainCount) train and \(config.devCount) dev problems"))
+        let train: [Problem]
+        let dev: [Problem]
+        do {
+            let generator = try ProblemGenerator(config: config.generator)
+            train = try generator.generate(split: .train, count: config.trainCount, seed: config.dataSeed)
+            dev = try generator.generate(split: .dev, count: config.devCount, seed: config.dataSeed)
+        } catch let error as TaskError {
+            throw TrainingError(error.message)
+        } catch {
+            throw TrainingError("cannot generate problems: \(error)")
+        }
+        let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return try run(train: train, dev: dev, dataSeconds: dataSeconds, progress: progress)
+    }
+
+    /// Trains a tokenizer and a fresh model on `train`, evaluating on `dev` every
+    /// ``SFTConfig/evalEvery`` steps and at the end; returns the checkpoint with its record.
+    ///
+    /// - Throws: ``TrainingError`` when the configuration is invalid or an example does not fit
+    ///   ``SFTConfig/maxPositions``.
+    public func run(
+        train: [Problem], dev: [Problem], dataSeconds: Double = 0, progress: (SFTEvent) -> Void = { _ in }
+    ) throws(TrainingError) -> Checkpoint {
+        try config.validate()
+        guard !train.isEmpty else { throw TrainingError("there are no training problems") }
+        let started = timestamp()
+        let loadStart = currentLoadAverage()
+        let clockStart = DispatchTime.now().uptimeNanoseconds - UInt64(dataSeconds * 1e9)
+
+        // Tokenizer and examples.
+        let tokenizerStart = DispatchTime.now().uptimeNanoseconds
+        let corpusProblems = config.tokenizerProblems > 0 ? Array(train.prefix(config.tokenizerProblems)) : train
+        progress(.stage("training a \(config.vocabSize)-id tokenizer on \(corpusProblems.count) problems"))
+        let tokenizer: BPETokenizer
+        do {
+            tokenizer = try SFTData.trainTokenizer(
+                on: corpusProblems, vocabSize: config.vocabSize,
+                pattern: PreTokenizer.Pattern(rawValue: config.pretokenizer)!, format: format)
+        } catch {
+            throw TrainingError("cannot train the tokenizer: \(error)")
+        }
+        progress(.stage("tokenizing \(train.count + dev.count) problems"))
+        let examples = SFTData.examples(train, tokenizer: tokenizer, format: format)
+        let devExamples = SFTData.examples(dev, tokenizer: tokenizer, format: format)
+        let longest = (examples + devExamples).map(\.count).max() ?? 0
+        guard longest <= config.maxPositions else {
+            throw TrainingError(
+                "the longest example has \(longest) tokens, more than max_positions (\(config.maxPositions)); "
+                    + "raise max_positions or lower max_steps / max_number")
+        }
+        let tokenizerSeconds = Double(DispatchTime.now().uptimeNanoseconds - tokenizerStart) / 1e9
+
+        // Model and optimiser.
+        let shape = config.llamaConfig(
+            vocabulary: tokenizer.vocabSize, bos: tokenizer.bosID.map(Int.init), eos: tokenizer.eosID.map(Int.init))
+        let model: LlamaModel<Float>
+        do { model = try LlamaModel<Float>(config: shape, seed: config.seed) } catch {
+            throw TrainingError("invalid model shape: \(error)")
+        }
+        let optimizer = AdamW(
+            model: model, settings: AdamW<Float>.Settings(beta2: config.beta2, weightDecay: config.weightDecay))
+        let schedule = LearningRateSchedule(
+            peak: config.lr, minimum: config.minLR, warmupSteps: config.warmup, totalSteps: config.steps)
+        progress(
+            .stage(
+                "training \(model.parameterCount) parameters for \(config.steps) steps of "
+                    + "\(config.batch)×\(config.gradAccum) sequences"))
+
+        var sampler = EpochSampler(exampleCount: examples.count, batchSize: config.batch, seed: config.seed)
+        var losses: [Double] = []
+        var norms: [Double] = []
+        var evaluations: [TrainingRecord.DevEvaluation] = []
+        var trainNanos: UInt64 = 0
+        var evalNanos: UInt64 = 0
+        var tokens = 0
+        var average = 0.0
+        for step in 0..<config.steps {
+            let stepStart = DispatchTime.now().uptimeNanoseconds
+            model.zeroGradients()
+            var loss = 0.0
+            for _ in 0..<config.gradAccum {
+                let batch = sampler.next().map { examples[$0] }
+                tokens += batch.reduce(0) { $0 + $1.count }
+                let pass = model.forward(SFTData.batch(batch))
+                loss += Double(model.backwardCrossEntropy(pass, scale: 1 / Float(config.gradAccum)))
+            }
+            loss /= Double(config.gradAccum)
+            let norm = config.clip > 0 ? model.clipGradients(maxNorm: config.clip) : model.gradientNorm()
+            let lr = schedule.rate(at: step)
+            optimizer.update(model, lr: lr)
+            trainNanos += DispatchTime.now().uptimeNanoseconds - stepStart
+            losses.append(loss)
+            norms.append(norm)
+            average = 0.95 * average + 0.05 * loss
+            let done = step + 1
+            let elapsed = Double(trainNanos) / 1e9
+            progress(
+                .step(
+                    SFTStepReport(
+                        step: done, totalSteps: config.steps, loss: loss,
+                        smoothedLoss: average / (1 - Math.pow(0.95, Double(done))), learningRate: lr,
+                        gradientNorm: norm, tokensPerSecond: Double(tokens) / max(elapsed, 1e-9),
+                        elapsedSeconds: elapsed,
+                        etaSeconds: elapsed / Double(done) * Double(config.steps - done), epoch: sampler.epoch)))
+            let periodic = config.evalEvery > 0 && done % config.evalEvery == 0
+            if !dev.isEmpty && (periodic || done == config.steps) {
+                let evalStart = DispatchTime.now().uptimeNanoseconds
+                let evaluation = evaluateDev(
+                    model: model, tokenizer: tokenizer, dev: dev, devExamples: devExamples, step: done)
+                evalNanos += DispatchTime.now().uptimeNanoseconds - evalStart
+                evaluations.append(evaluation)
+                progress(.evaluation(evaluation))
+            }
+        }
+
+        let trainSeconds = Double(trainNanos) / 1e9
+        let timings = TrainingRecord.Timings(
+            dataSeconds: dataSeconds, tokenizerSeconds: tokenizerSeconds, trainSeconds: trainSeconds,
+            evalSeconds: Double(evalNanos) / 1e9,
+            totalSeconds: Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9, tokens: tokens,
+            tokensPerSecond: Double(tokens) / max(trainSeconds, 1e-9), loadAverageStart: loadStart,
+            loadAverageEnd: currentLoadAverage())
+        let record = TrainingRecord(
+            kind: "sft", formatVersion: 1, config: config, promptFormat: format, model: shape,
+            parameters: model.parameterCount, vocabulary: tokenizer.vocabSize, trainExamples: examples.count,
+            meanExampleTokens: Double(examples.reduce(0) { $0 + $1.count }) / Double(examples.count), losses: losses,
+            gradientNorms: norms, evaluations: evaluations, timings: timings, started: started, finished: timestamp())
+        return Checkpoint(model: model, tokenizer: tokenizer, record: record)
+    }
+
+    /// Dev loss (response tokens) and greedy accuracy.
+    private func evaluateDev(
+        model: LlamaModel<Float>, tokenizer: BPETokenizer, dev: [Problem], devExamples: [SFTExample], step: Int
+    ) -> TrainingRecord.DevEvaluation {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var lossSum = 0.0
+        var scored = 0
+        for first in stride(from: 0, to: devExamples.count, by: 32) {
+            let slice = devExamples[first..<min(devExamples.count, first + 32)]
+            let pass = model.forward(SFTData.batch(slice))
+            let count = pass.scoredCounts.reduce(0, +)
+            lossSum += Double(pass.meanCrossEntropy) * Double(count)
+            scored += count
+        }
+        let evaluator = Evaluator(
+            model: model, tokenizer: tokenizer, format: format, maxNewTokens: config.maxNewTokens)
+        let answers = evaluator.greedyAnswers(dev.map(\.question)).answers
+        let correct = zip(answers, dev).reduce(0) { total, pair in
+            total + (pair.0 != nil && pair.0 == AnswerExtractor.normalize(pair.1.answer) ? 1 : 0)
+        }
+        return TrainingRecord.DevEvaluation(
+            step: step, loss: lossSum / Double(max(scored, 1)), greedyAccuracy: Double(correct) / Double(dev.count),
+            count: dev.count, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+}

@@ -1,0 +1,303 @@
+import ArgumentParser
+import Foundation
+import QuorumModel
+import QuorumTasks
+import QuorumTraining
+import QuorumVoting
+import SCPO
+
+/// `quorum train scpo`: one SCPO round's training (or a baseline's) from M_t and a pairs file.
+struct TrainSCPOCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scpo",
+        abstract:
+            "Train M_{t+1} from M_t on preference pairs with SCPO or a baseline (irpo-gold, lmsi, scpo-unweighted).",
+        discussion: """
+            --pairs is the JSONL that `quorum vote --out` writes. The loss is SCPO's (Prasad et al. 2024): \
+            -w*log sigmoid(beta*[(log p(y+) - log ref(y+)) - (log p(y-) - log ref(y-))]) - alpha*w*log p(y+)/|y+|, \
+            averaged over the pairs of each batch; the reference is M_t itself, scored once before training. \
+            Modes: scpo (weight from the vote), scpo-unweighted (w = 1), irpo-gold (gold pairs only, w = 1), \
+            lmsi (length-normalised NLL of the chosen response only). After every epoch the model is evaluated \
+            (greedy, or majority-of-k with --dev-k) on --dev-count labeled dev problems and saved to OUT/epoch-N; OUT itself gets the \
+            best epoch's weights, tokenizer.json, M_t's training_record.json (so the prompt format carries over), \
+            scpo_record.json (the run: losses, reward margins, chosen/rejected log-probs, dev accuracy per epoch) \
+            and reference_logprobs.jsonl (each pair's log M_t of its responses). Progress goes to standard error.
+            """)
+
+    @Option(help: "The checkpoint folder of M_t (written by `quorum train sft` or a previous round).")
+    var model: String
+    @Option(help: "The preference pairs (JSONL from `quorum vote --out`).")
+    var pairs: String
+    @Option(help: "The checkpoint folder to write (best epoch at the top, every epoch in epoch-N).")
+    var out: String
+    @Flag(help: "Replace a checkpoint already in --out.")
+    var force = false
+
+    @Option(help: "scpo, scpo-unweighted, irpo-gold or lmsi.") var mode = SCPOMode.scpo.rawValue
+    @Option(help: "Passes over the pairs (paper: 10).") var epochs = 10
+    @Option(help: "Peak learning rate (paper: 5e-6 for an 8B model; small models need more).") var lr = 1e-5
+    @Option(help: "Learning rate at the end of the cosine decay.") var minLR = 0.0
+    @Option(help: "Fraction of the steps spent warming up.") var warmupFraction = 0.1
+    @Option(help: "Pairs per optimiser step (effective batch; paper: 16).") var batch = 16
+    @Option(help: "Pairs per forward/backward pass (accumulated up to --batch).") var microBatch = 8
+    @Option(help: "beta of the implicit reward (paper: 0.5).") var beta = 0.5
+    @Option(help: "alpha, the NLL coefficient (paper: 1).") var alpha = 1.0
+    @Option(help: "Global gradient-norm clipping (0: off).") var clip = 1.0
+    @Option(help: "AdamW weight decay.") var weightDecay = 0.0
+    @Option(help: "Seed of the epoch shuffles.") var seed: UInt64 = 0
+    @Option(help: "Labeled dev problems for choosing the epoch (0: keep the last epoch).") var devCount = 200
+    @Option(help: "Dev problems from this JSONL instead of the generated dev split.") var dev: String?
+    @Option(help: "Most tokens per dev answer.") var maxNewTokens = 160
+    @Option(help: "Choose the epoch by greedy accuracy (0) or by majority-of-k accuracy (k > 0; k times slower).")
+    var devK = 0
+    @Flag(help: "Print the training record as JSON on standard output.") var json = false
+    @Flag(help: "No progress on standard error.") var quiet = false
+
+    func validate() throws {
+        guard SCPOMode(rawValue: mode) != nil else {
+            throw ValidationError(
+                "unknown mode \"\(mode)\": use " + SCPOMode.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        do { try settings.validate() } catch { throw ValidationError(error.message) }
+        guard devCount >= 0, devK >= 0, maxNewTokens >= 8 else {
+            throw ValidationError("--dev-count and --dev-k must be 0 or more and --max-new-tokens at least 8")
+        }
+    }
+
+    /// The trainer's settings from the flags.
+    var settings: SCPOConfig {
+        var c = SCPOConfig()
+        c.mode = SCPOMode(rawValue: mode) ?? .scpo
+        c.epochs = epochs
+        c.lr = lr
+        c.minLR = minLR
+        c.warmupFraction = warmupFraction
+        c.batch = batch
+        c.microBatch = microBatch
+        c.beta = beta
+        c.alpha = alpha
+        c.clip = clip
+        c.weightDecay = weightDecay
+        c.seed = seed
+        return c
+    }
+
+    func run() async throws {
+        let options = self
+        if !force, FileManager.default.fileExists(atPath: out + "/model.safetensors") {
+            throw ValidationError(
+                "\(out) already holds a checkpoint; pass --force to replace it or choose another --out")
+        }
+        let pairsData: Data
+        do { pairsData = try Data(contentsOf: URL(fileURLWithPath: pairs)) } catch {
+            throw TrainSCPOError("cannot read \(pairs): \(error.localizedDescription); check the path")
+        }
+        let preferencePairs: [PreferencePair]
+        do { preferencePairs = try PairsJSONL.decodePairs(pairsData) } catch {
+            throw TrainSCPOError("\(pairs) \(error.message)")
+        }
+        let record = try await runOnDedicatedThread { () throws -> SCPORecord in
+            try options.train(preferencePairs)
+        }
+        if json {
+            try printJSON(record)
+        } else {
+            print(Self.summary(record, out: out))
+        }
+    }
+
+    /// The whole run, on the calling (dedicated) thread.
+    private func train(_ preferencePairs: [PreferencePair]) throws -> SCPORecord {
+        let progress = SCPOProgress(enabled: !quiet)
+        let config = settings
+        progress.line("loading M_t from \(model)")
+        let checkpoint: Checkpoint
+        do { checkpoint = try Checkpoint.load(directory: model) } catch { throw TrainSCPOError(error.message) }
+        let policy = checkpoint.model
+        let format = checkpoint.promptFormat
+        let (tokenized, counts) = PairEncoding.encode(
+            preferencePairs, mode: config.mode, tokenizer: checkpoint.tokenizer, format: format,
+            maxPositions: policy.config.maxPositionEmbeddings)
+        progress.line(
+            "pairs: \(counts.read) read, \(counts.used) used (\(counts.selfConsistency) vote, \(counts.gold) gold), "
+                + "\(counts.droppedByMode) not for mode \(config.mode.rawValue), \(counts.droppedTooLong) too long")
+        guard !tokenized.isEmpty else {
+            throw TrainSCPOError(
+                "none of the \(counts.read) pairs in \(pairs) can be trained on in mode \(config.mode.rawValue)"
+                    + (config.mode == .irpoGold ? " (irpo-gold needs pairs with \"source\": \"gold\")" : ""))
+        }
+
+        // Reference log-probs, once per round, stored beside the pairs.
+        progress.line("scoring \(tokenized.count) pairs with the reference model M_t")
+        let referenceStart = Date()
+        var scored = tokenized
+        ReferenceScorer.score(
+            &scored, with: policy, includeRejected: config.mode.needsRejected, pairsPerBatch: config.referenceBatch)
+        let referenceSeconds = Date().timeIntervalSince(referenceStart)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try write(
+            PairsJSONL.encode(scored.map(ScoredPairLine.init)), to: out + "/reference_logprobs.jsonl")
+
+        // The labeled dev split for choosing the epoch.
+        let devProblems = try loadDev(record: checkpoint.record)
+        let devMetric = devK > 0 ? "majority_of_\(devK)" : "greedy"
+        let evaluate: ((LlamaModel<Float>) throws -> Double)? =
+            devProblems.isEmpty
+            ? nil
+            : { model in
+                let evaluator = Evaluator(
+                    model: model, tokenizer: checkpoint.tokenizer, format: format, maxNewTokens: maxNewTokens)
+                let accuracy: Double
+                if devK > 0 {
+                    // Majority-of-k at SCPO's sampling settings (temperature 0.7, top-p 0.9), fixed seed.
+                    let (result, _) = evaluator.evaluate(devProblems, k: devK, seed: seed)
+                    accuracy = result.majorityAccuracy ?? 0
+                } else {
+                    let answers = evaluator.greedyAnswers(devProblems.map(\.question)).answers
+                    let correct = zip(answers, devProblems).filter { answer, problem in
+                        answer != nil && answer == (AnswerExtractor.normalize(problem.answer) ?? problem.answer)
+                    }.count
+                    accuracy = Double(correct) / Double(devProblems.count)
+                }
+                progress.line(
+                    "dev \(devMetric) accuracy " + String(format: "%.1f %%", accuracy * 100)
+                        + " on \(devProblems.count) problems")
+                return accuracy
+            }
+
+        var record = try SCPOTrainer(config: config).run(
+            policy: policy, pairs: scored, evaluate: evaluate,
+            epochEnded: { epoch, model in
+                let folder = out + "/epoch-\(epoch)"
+                try Checkpoint(model: model, tokenizer: checkpoint.tokenizer, record: checkpoint.record)
+                    .save(directory: folder)
+                return folder
+            },
+            progress: { progress.show($0) })
+        record.pairs = counts
+        record.referenceSeconds = referenceSeconds
+        record.sourceModel = URL(fileURLWithPath: model).standardizedFileURL.path
+        record.pairsFile = URL(fileURLWithPath: pairs).standardizedFileURL.path
+        if evaluate != nil { record.devMetric = devMetric + "_accuracy" }
+
+        // The chosen epoch's weights (restored by the trainer) become M_{t+1}.
+        try Checkpoint(model: policy, tokenizer: checkpoint.tokenizer, record: checkpoint.record).save(directory: out)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try write(try encoder.encode(record), to: out + "/" + Self.recordFile)
+        return record
+    }
+
+    /// The SCPO record's file name in the output folder (`training_record.json` stays M_t's SFT
+    /// record, which `Checkpoint.load` reads for the prompt format).
+    static let recordFile = "scpo_record.json"
+
+    /// The dev problems: `--dev` (the first `--dev-count`), or the generated dev split with M_t's
+    /// generator settings and data seed (as `quorum train sft` evaluated on).
+    private func loadDev(record: TrainingRecord?) throws -> [Problem] {
+        guard devCount > 0 else { return [] }
+        if let dev {
+            do { return Array(try ProblemJSONL.read(from: URL(fileURLWithPath: dev)).prefix(devCount)) } catch {
+                throw TrainSCPOError("cannot read dev problems from \(dev): \(error)")
+            }
+        }
+        let trained = record?.config
+        do {
+            return try ProblemGenerator(config: trained?.generator ?? GeneratorConfig()).generate(
+                split: .dev, count: devCount, seed: trained?.dataSeed ?? 1)
+        } catch let error as TaskError {
+            throw TrainSCPOError(error.message)
+        }
+    }
+
+    private func write(_ data: Data, to path: String) throws {
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw TrainSCPOError("cannot write \(path): \(error.localizedDescription); check the folder is writable")
+        }
+    }
+
+    /// The closing line for a person.
+    static func summary(_ record: SCPORecord, out: String) -> String {
+        var line = "wrote \(out) (\(record.config.mode.rawValue), \(record.pairs.used) pairs, "
+        line +=
+            "\(record.totalSteps) steps in \(String(format: "%.0f", record.trainSeconds)) s): epoch \(record.bestEpoch)"
+        if let dev = record.epochs.first(where: { $0.epoch == record.bestEpoch })?.devAccuracy {
+            line += ", dev \(record.devMetric ?? "accuracy") " + String(format: "%.1f %%", dev * 100)
+            if let initial = record.initialDevAccuracy { line += String(format: " (M_t %.1f %%)", initial * 100) }
+        }
+        if let last = record.epochs.last?.train, let margin = last.rewardMargin, let accuracy = last.rewardAccuracy {
+            line += String(format: "; last epoch reward margin %.3f, reward accuracy %.2f", margin, accuracy)
+        }
+        return line
+    }
+}
+
+/// A failure of the run itself (bad input files, unreadable checkpoint): the message, without usage text.
+private struct TrainSCPOError: Error, CustomStringConvertible {
+    /// What went wrong and what to do.
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// One line of `reference_logprobs.jsonl`: a used pair's reference log-probs and lengths.
+private struct ScoredPairLine: Encodable {
+    var problemID: String
+    var weight: Double
+    var promptTokens: Int
+    var chosenTokens: Int
+    var rejectedTokens: Int
+    var referenceChosenLogProb: Double
+    var referenceRejectedLogProb: Double?
+
+    init(_ pair: TokenizedPair) {
+        problemID = pair.problemID
+        weight = pair.weight
+        promptTokens = pair.prompt.count
+        chosenTokens = pair.chosen.count
+        rejectedTokens = pair.rejected.count
+        referenceChosenLogProb = pair.reference?.chosen ?? 0
+        referenceRejectedLogProb = pair.reference?.rejected
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case problemID = "problem_id", weight, promptTokens = "prompt_tokens", chosenTokens = "chosen_tokens"
+        case rejectedTokens = "rejected_tokens", referenceChosenLogProb = "reference_chosen_logp"
+        case referenceRejectedLogProb = "reference_rejected_logp"
+    }
+}
+
+/// Progress lines on standard error.
+private struct SCPOProgress {
+    var enabled: Bool
+
+    func line(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    func show(_ event: SCPOEvent) {
+        switch event {
+        case .stage(let text):
+            line(text)
+        case .step(let s):
+            let m = s.means
+            var text = String(format: "epoch %d step %d/%d  loss %.4f", s.epoch, s.step, s.totalSteps, m.loss)
+            if let margin = m.rewardMargin, let accuracy = m.rewardAccuracy {
+                text += String(format: "  margin %+.3f  acc %.2f", margin, accuracy)
+            }
+            text += String(format: "  logp+ %.2f", m.chosenLogProb)
+            if let rejected = m.rejectedLogProb { text += String(format: "  logp- %.2f", rejected) }
+            text += String(format: "  lr %.2e  |g| %.3f  %.0f s", s.learningRate, s.gradientNorm, s.elapsedSeconds)
+            line(text)
+        case .epoch(let e):
+            var text = String(format: "epoch %d done: loss %.4f", e.epoch, e.train.loss)
+            if let margin = e.train.rewardMargin, let accuracy = e.train.rewardAccuracy {
+                text += String(format: ", reward margin %+.3f, reward accuracy %.2f", margin, accuracy)
+            }
+            if let dev = e.devAccuracy { text += String(format: ", dev %.1f %%", dev * 100) }
+            if let folder = e.checkpoint { text += " → \(folder)" }
+            line(text)
+        }
+    }
+}

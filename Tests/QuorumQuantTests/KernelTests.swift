@@ -1,0 +1,187 @@
+import Foundation
+import QuorumQuant
+import Testing
+
+@Suite("Optimised kernels equal their scalar references")
+struct KernelTests {
+    static let shapes: [(tokens: Int, rows: Int, k: Int)] = [
+        (1, 37, 32), (2, 16, 100), (3, 33, 257), (4, 64, 128), (5, 20, 64), (8, 128, 256), (9, 17, 300),
+    ]
+
+    @Test("int8 × int8 → int32 (vpmaddubsw path) is exact", arguments: shapes)
+    func int8(shape: (tokens: Int, rows: Int, k: Int)) {
+        var rng = SeededRandom(seed: UInt64(shape.k * 31 + shape.tokens))
+        let x = rng.int8(shape.tokens * shape.k, in: -128...127)
+        let w = rng.int8(shape.rows * shape.k)
+        // Extremes: ±127 everywhere is the worst case for vpmaddubsw saturation.
+        let edge = [Int8](repeating: 127, count: shape.k), edgeNeg = [Int8](repeating: -127, count: shape.k)
+        let fast = Kernels.int8GEMM(x: x, tokens: shape.tokens, weights: w, rows: shape.rows, k: shape.k)
+        #expect(fast == Kernels.int8GEMMReference(x: x, tokens: shape.tokens, weights: w, rows: shape.rows, k: shape.k))
+        let extreme = Kernels.int8GEMM(x: edgeNeg + edge, tokens: 2, weights: edge + edgeNeg, rows: 2, k: shape.k)
+        #expect(
+            extreme == [
+                Int32(-127 * 127 * shape.k), Int32(127 * 127 * shape.k), Int32(127 * 127 * shape.k),
+                Int32(-127 * 127 * shape.k),
+            ])
+        // x = −128 (|x| = 128 as vpmaddubsw's unsigned operand) against ±127.
+        let minX = [Int8](repeating: -128, count: shape.k)
+        let most = Kernels.int8GEMM(x: minX, tokens: 1, weights: edge + edgeNeg, rows: 2, k: shape.k)
+        #expect(most == [Int32(-128 * 127 * shape.k), Int32(128 * 127 * shape.k)])
+    }
+
+    @Test("ternary (2-bit packed) × int8 → int32 is exact", arguments: shapes)
+    func ternary(shape: (tokens: Int, rows: Int, k: Int)) {
+        var rng = SeededRandom(seed: UInt64(shape.k * 17 + shape.rows))
+        let x = rng.int8(shape.tokens * shape.k, in: -128...127)
+        let w = rng.int8(shape.rows * shape.k, in: -1...1)
+        let fast = Kernels.ternaryGEMM(x: x, tokens: shape.tokens, weights: w, rows: shape.rows, k: shape.k)
+        #expect(
+            fast == Kernels.ternaryGEMMReference(x: x, tokens: shape.tokens, weights: w, rows: shape.rows, k: shape.k))
+        #expect(fast == Kernels.int8GEMMReference(x: x, tokens: shape.tokens, weights: w, rows: shape.rows, k: shape.k))
+    }
+
+    @Test("zero-skipping column-major kernel is exact", arguments: [0.0, 0.5, 0.85, 1.0])
+    func sparse(zeroFraction: Double) {
+        var rng = SeededRandom(seed: 99)
+        for (tokens, rows, k) in [(1, 48, 33), (3, 130, 200), (2, 512, 512)] {
+            let x = rng.int8(tokens * k, zeroFraction: zeroFraction)
+            let w = rng.int8(rows * k)
+            let columns = Kernels.ColumnMajorInt8(rowMajor: w, rows: rows, columns: k)
+            let fast = Kernels.sparseGEMM(x: x, tokens: tokens, weights: columns)
+            #expect(fast == Kernels.int8GEMMReference(x: x, tokens: tokens, weights: w, rows: rows, k: k))
+        }
+    }
+
+    static let formatShapes: [(QuantFormat, Int, Int, Int)] = QuantFormat.all.flatMap { f in
+        [(f, 1, 24, 70), (f, 3, 40, 200), (f, 8, 128, 256)]
+    }
+
+    @Test("QuantizedLinear.forward equals forwardReference (exact for integer formats)", arguments: formatShapes)
+    func forward(format: QuantFormat, tokens: Int, out: Int, inFeatures: Int) {
+        var rng = SeededRandom(seed: UInt64(out * 7 + inFeatures))
+        let w = rng.gaussian(out * inFeatures, scale: 0.05)
+        let x = rng.gaussian(tokens * inFeatures)
+        for zeroSkipping in format.hasIntegerActivations ? [false, true] : [false] {
+            var layer = QuantizedLinear(
+                weights: w, outFeatures: out, inFeatures: inFeatures, format: format, zeroSkipping: zeroSkipping)
+            // Force the zero-skipping kernel for every token.
+            if zeroSkipping { (layer.sparseDensityThreshold, layer.batchedSparseDensityThreshold) = (1, 1) }
+            var y: [Float] = []
+            layer.forward(x: x, into: &y)
+            let reference = layer.forwardReference(x: x)
+            if format.hasIntegerActivations {
+                #expect(y == reference)
+            } else {
+                // fp32 sums in a different order: |Δ| ≤ 1e-5 · Σ|w·x| (k ≤ 256 terms, u = 6e-8).
+                let magnitude = referenceMatMul(
+                    layer.dequantized(), layer.quantizedActivations(x), out: out, in: inFeatures
+                ).magnitude
+                for i in y.indices { #expect(abs(Double(y[i] - reference[i])) <= 1e-5 * magnitude[i] + 1e-7) }
+            }
+        }
+    }
+}
+
+extension KernelTests {
+    @Test(
+        "automatic zero skipping: mixed sparse and dense tokens in one call",
+        arguments: [QuantFormat.w8a8Int, .ternary(.int8Absmax)])
+    func mixedSparsity(format: QuantFormat) {
+        var rng = SeededRandom(seed: 11)
+        let (out, n) = (40, 160)
+        let layer = QuantizedLinear(
+            weights: rng.gaussian(out * n, scale: 0.05), outFeatures: out, inFeatures: n, format: format,
+            zeroSkipping: true)
+        var x = rng.gaussian(4 * n)
+        for i in 0..<n where i % 20 != 0 { x[i] = 0 }  // token 0: 95 % zeros → skipping kernel
+        for i in (2 * n)..<(3 * n) where i % 2 == 0 { x[i] = 0 }  // token 2: 50 % zeros → dense kernel
+        for tokens in [1, 4] {
+            let xs = Array(x[0..<(tokens * n)])
+            var y: [Float] = []
+            layer.forward(x: xs, into: &y)
+            #expect(y == layer.forwardReference(x: xs))
+        }
+    }
+}
+
+@Suite("Packing round trips")
+struct PackingTests {
+    @Test("int4 and ternary packing return the same codes", arguments: [1, 63, 64, 100, 128, 129, 300])
+    func pack(columns: Int) {
+        var rng = SeededRandom(seed: UInt64(columns))
+        let rows = 3
+        let four = rng.int8(rows * columns, in: -8...7)
+        let three = rng.int8(rows * columns, in: -1...1)
+        let p4 = PackedMatrix(
+            layout: .int4Groups, outFeatures: rows, inFeatures: columns,
+            groupsPerRow: Quantize.int4GroupCount(inFeatures: columns),
+            bytes: PackedMatrix.packInt4(four, rows: rows, columns: columns),
+            scales: [Float](repeating: 1, count: rows * Quantize.int4GroupCount(inFeatures: columns)))
+        let p3 = PackedMatrix(
+            layout: .ternary2Bit, outFeatures: rows, inFeatures: columns,
+            bytes: PackedMatrix.packTernary(three, rows: rows, columns: columns), scales: [1])
+        #expect(p4.bytes.count == rows * ((columns + 63) / 64 * 32))
+        #expect(p3.bytes.count == rows * ((columns + 127) / 128 * 32))
+        for r in 0..<rows {
+            for c in 0..<columns {
+                #expect(p4.code(row: r, column: c) == four[r * columns + c])
+                #expect(p3.code(row: r, column: c) == three[r * columns + c])
+            }
+        }
+    }
+
+    @Test("Codable round trip keeps the layer and its outputs", arguments: QuantFormat.all)
+    func codable(format: QuantFormat) throws {
+        var rng = SeededRandom(seed: 5)
+        let w = rng.gaussian(16 * 96, scale: 0.1)
+        let layer = QuantizedLinear(weights: w, outFeatures: 16, inFeatures: 96, format: format, zeroSkipping: true)
+        let data = try JSONEncoder().encode(layer)
+        let back = try JSONDecoder().decode(QuantizedLinear.self, from: data)
+        #expect(back.packed == layer.packed && back.format == format)
+        #expect((back.columnMajor != nil) == format.hasIntegerActivations)
+        let x = rng.gaussian(2 * 96)
+        var a: [Float] = [], b: [Float] = []
+        layer.forward(x: x, into: &a)
+        back.forward(x: x, into: &b)
+        #expect(a == b)
+    }
+
+    @Test("weight bytes per format (64 × 1536, no padding)")
+    func weightBytes() {
+        let rows = 64, columns = 1536, n = rows * columns
+        let w = [Float](repeating: 0.25, count: n)
+        let expected: [(QuantFormat, Int)] = [
+            (.fp32, 4 * n), (.bf16, 2 * n), (.w8a8Int, n + 4 * rows), (.w8a8FP, n + 4 * rows),
+            (.w4a16Int, n / 2 + 4 * rows * 12), (.ternary(.int8Absmax), n / 4 + 4),
+        ]
+        for (format, bytes) in expected {
+            #expect(
+                QuantizedLinear(weights: w, outFeatures: rows, inFeatures: columns, format: format).weightBytes == bytes
+            )
+        }
+    }
+}
+
+extension KernelTests {
+    @Test("the AVX2 E4M3 weight decode is exact for all 254 finite codes")
+    func e4m3Decode() {
+        let codes = (0..<256).map { UInt8($0) & 0x7f == 0x7f ? 0 : UInt8($0) }
+        let layer = QuantizedLinear(
+            packed: PackedMatrix(layout: .e4m3, outFeatures: 2, inFeatures: 128, bytes: codes, scales: [1, 0.5]),
+            format: .w8a8FP)
+        // One-hot tokens: each output is a single product, so any summation order gives the same bits.
+        var x = [Float](repeating: 0, count: 128 * 128)
+        for t in 0..<128 { x[t * 128 + t] = 1 }
+        var y: [Float] = []
+        layer.forward(x: x, into: &y)
+        #expect(y == layer.forwardReference(x: x))
+        #expect(y[0 * 2 + 1] == E4M3.decode(128) * 0.5 && y[1 * 2] == E4M3.decode(1))
+    }
+}
+
+extension PackingTests {
+    @Test("format names round trip", arguments: QuantFormat.all)
+    func names(format: QuantFormat) {
+        #expect(QuantFormat(name: format.name) == format)
+    }
+}

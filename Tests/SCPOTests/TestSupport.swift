@@ -1,0 +1,69 @@
+import Foundation
+import QuorumModel
+import QuorumTensor
+import SCPO
+
+/// max |a − b| / max(max |a|, max |b|): the relative error the gradient checks report.
+func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+    precondition(a.count == b.count)
+    var diff = 0.0
+    var scale = 1e-30
+    for (x, y) in zip(a, b) {
+        diff = max(diff, abs(x - y))
+        scale = max(scale, abs(x), abs(y))
+    }
+    return diff / scale
+}
+
+/// Central finite differences of `f` at `x`, one coordinate at a time.
+func numericGradient(_ x: [Double], eps: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
+    var x = x
+    var grad = [Double](repeating: 0, count: x.count)
+    for i in x.indices {
+        let saved = x[i]
+        x[i] = saved + eps
+        let plus = f(x)
+        x[i] = saved - eps
+        let minus = f(x)
+        x[i] = saved
+        grad[i] = (plus - minus) / (2 * eps)
+    }
+    return grad
+}
+
+/// Prints a measured value so test logs carry the numbers the report quotes.
+func report(_ label: String, _ value: Double) {
+    print("SCPO-TEST \(label): \(String(format: "%.3e", value))")
+}
+
+/// Tiny model shapes for the SCPO tests.
+enum TinyShapes {
+    /// hidden 8, 2 layers, 2 heads over 1 kv head, vocab 11 — for finite differences in Double.
+    static func gradientCheck(act: FeedForwardKind = .swiGLU, tied: Bool = false) -> LlamaConfig {
+        LlamaConfig(
+            hiddenSize: 8, intermediateSize: 12, numAttentionHeads: 2, numKeyValueHeads: 1, numHiddenLayers: 2,
+            vocabSize: 11, rmsNormEps: 1e-5, ropeTheta: 10_000, tieWordEmbeddings: tied, maxPositionEmbeddings: 32,
+            bosTokenId: 1, eosTokenId: 2, hiddenAct: act)
+    }
+
+    /// hidden 32, 2 layers, 4 heads over 2 kv heads, vocab 29 — for short training runs.
+    static func training() -> LlamaConfig {
+        LlamaConfig(
+            hiddenSize: 32, intermediateSize: 64, numAttentionHeads: 4, numKeyValueHeads: 2, numHiddenLayers: 2,
+            vocabSize: 29, tieWordEmbeddings: true, maxPositionEmbeddings: 64, bosTokenId: 1, eosTokenId: 2)
+    }
+}
+
+/// `count` pairs of random tokens (ids 3..<vocab) with the given weights, seeded.
+func randomPairs(count: Int, vocab: Int, seed: UInt64, weights: [Double]? = nil) -> [TokenizedPair] {
+    var rng = SplitMix64(seed: seed)
+    func tokens(_ n: Int) -> [Int] { (0..<n).map { _ in 3 + Int(rng.next() % UInt64(vocab - 3)) } }
+    return (0..<count).map { i in
+        let prompt = [1] + tokens(2 + Int(rng.next() % 4))
+        let chosen = tokens(1 + Int(rng.next() % 5)) + [2]
+        let rejected = tokens(1 + Int(rng.next() % 5)) + [2]
+        return TokenizedPair(
+            problemID: "p\(i)", prompt: prompt, chosen: chosen, rejected: rejected,
+            weight: weights?[i % weights!.count] ?? 1)
+    }
+}
