@@ -26,6 +26,18 @@ struct CommandLineTests {
         #expect(kafka["healthy"] as? Bool == true)
     }
 
+    @Test func aMalformedPipelineSpecIsLocatedAndNothingStarts() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("spec") + ".yaml")
+        try "name: broken\nmodel: { path: m }\nproblems: [ { synthetic: { seed: 1, count: 5 } } ]\nsampling: { k: 1 }\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (status, output) = try TestStack.runQuorum(["run", file.path])
+        #expect(status != 0)
+        #expect(output.contains("line 4"))
+        #expect(output.contains("sampling.k"))
+        #expect(!output.contains("Fatal error"))
+    }
+
     @Test func badArgumentsGetAClearMessageAndNoStackTrace() throws {
         let (status, output) = try TestStack.runQuorum(["bench", "kafka", "--messages", "lots"])
         #expect(status != 0)
