@@ -77,12 +77,6 @@ public struct PromptFormat: Sendable, Hashable, Codable {
         let text = responseText(tokens, tokenizer: tokenizer)
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         // The last element is the unfinished line after the final newline.
-        return lines.dropLast().contains { $0.trimmingPrefix(while: \.isWhitespace).hasPrefix("####") }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
-        self.drop(while: predicate)
+        return lines.dropLast().contains { $0.drop(while: \.isWhitespace).hasPrefix("####") }
     }
 }

@@ -23,6 +23,11 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// Largest basic number of the generator (see ``GeneratorConfig/maxNumber``).
     public var maxNumber: Int = 50
 
+    /// Probability that each `a + b =` or `a * b =` in a training solution is written `b + a =` /
+    /// `b * a =` instead (fixed per problem from `seed`): several equally valid reasoning paths per
+    /// problem, the diversity self-consistency votes over. 0 keeps the generator's solutions.
+    public var swapOperands: Double = 0
+
     // Tokenizer.
     /// Vocabulary size of the byte-level BPE tokenizer trained on the training problems.
     public var vocabSize: Int = 1024
@@ -103,6 +108,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
             PreTokenizer.Pattern(rawValue: pretokenizer) != nil,
             "unknown pretokenizer \"\(pretokenizer)\": use "
                 + PreTokenizer.Pattern.allCases.map(\.rawValue).joined(separator: ", "))
+        try require(swapOperands >= 0 && swapOperands <= 1, "swap_operands must be a probability in [0, 1]")
         try require(tokenizerProblems >= 0, "tokenizer_problems must be 0 (all) or more")
         try require(
             FeedForwardKind(rawValue: hiddenAct) != nil, "unknown hidden_act \"\(hiddenAct)\": use silu or relu2")
@@ -133,7 +139,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataSeed = "data_seed", trainCount = "train_count", minSteps = "min_steps", maxSteps = "max_steps"
-        case maxNumber = "max_number", vocabSize = "vocab_size", pretokenizer
+        case maxNumber = "max_number", swapOperands = "swap_operands", vocabSize = "vocab_size", pretokenizer
         case tokenizerProblems = "tokenizer_problems", layers, hidden, heads, kvHeads = "kv_heads", intermediate
         case maxPositions = "max_positions", hiddenAct = "hidden_act", ropeTheta = "rope_theta", seed, steps, batch
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
@@ -151,6 +157,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.minSteps, &minSteps)
         try read(.maxSteps, &maxSteps)
         try read(.maxNumber, &maxNumber)
+        try read(.swapOperands, &swapOperands)
         try read(.vocabSize, &vocabSize)
         try read(.pretokenizer, &pretokenizer)
         try read(.tokenizerProblems, &tokenizerProblems)

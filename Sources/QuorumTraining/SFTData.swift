@@ -1,4 +1,4 @@
-import QuorumTensor
+public import QuorumTensor
 public import QuorumModel
 public import QuorumTasks
 public import QuorumTokenizer
@@ -30,6 +30,31 @@ public enum SFTData {
             let (prompt, response) = format.example(for: $0, tokenizer: tokenizer)
             return SFTExample(prompt: prompt, response: response)
         }
+    }
+
+    /// `solution` with the operands of each `a + b =` / `a * b =` swapped with probability
+    /// `probability` (commutative, so every line stays true), drawn from `rng`.
+    public static func swappingOperands(
+        _ solution: String, probability: Double, rng: inout QuorumTensor.SplitMix64
+    ) -> String {
+        guard probability > 0 else { return solution }
+        let lines = solution.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            var words = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            var i = 0
+            while i + 3 < words.count {
+                let (a, op, b, eq) = (words[i], words[i + 1], words[i + 2], words[i + 3])
+                if op == "+" || op == "*", eq == "=", !a.isEmpty, !b.isEmpty,
+                    a.allSatisfy(\.isNumber), b.allSatisfy(\.isNumber)
+                {
+                    if rng.nextUniform() < probability { words.swapAt(i, i + 2) }
+                    i += 4
+                } else {
+                    i += 1
+                }
+            }
+            return words.joined(separator: " ")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// A model batch of `examples` whose loss covers the response tokens only (prompt tokens are

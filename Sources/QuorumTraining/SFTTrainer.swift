@@ -105,7 +105,16 @@ public struct SFTTrainer: Sendable {
             throw TrainingError("cannot train the tokenizer: \(error)")
         }
         progress(.stage("tokenizing \(train.count + dev.count) problems"))
-        let examples = SFTData.examples(train, tokenizer: tokenizer, format: format)
+        var swapRNG = QuorumTensor.SplitMix64(seed: config.seed, stream: 0x5A7)
+        let trainProblems =
+            config.swapOperands > 0
+            ? train.map { problem in
+                var varied = problem
+                varied.solution = SFTData.swappingOperands(
+                    problem.solution, probability: config.swapOperands, rng: &swapRNG)
+                return varied
+            } : train
+        let examples = SFTData.examples(trainProblems, tokenizer: tokenizer, format: format)
         let devExamples = SFTData.examples(dev, tokenizer: tokenizer, format: format)
         let longest = (examples + devExamples).map(\.count).max() ?? 0
         guard longest <= config.maxPositions else {

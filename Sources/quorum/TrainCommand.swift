@@ -4,11 +4,12 @@ import Foundation
 import QuorumTraining
 import Synchronization
 
-/// `quorum train …`: training runs. `sft` trains the seed model M0 from scratch.
+/// `quorum train …`: training runs. `sft` trains the seed model M0 from scratch; `scpo` runs a
+/// preference round on it.
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train models: the supervised seed model (sft).",
+        abstract: "Train models: the supervised seed model (sft) and SCPO rounds (scpo).",
         subcommands: [SFT.self, TrainSCPOCommand.self])
 
     /// `quorum train sft`: supervised training of the seed model on labeled arithmetic problems.

@@ -1,5 +1,6 @@
 import Foundation
 import QuorumModel
+import QuorumTensor
 import QuorumTasks
 import QuorumTokenizer
 import Testing
@@ -17,7 +18,7 @@ private func smallTokenizer(_ problems: [Problem]) throws -> BPETokenizer {
 }
 
 /// The tiny run every checkpoint test shares: 4 one-step problems, a 2-layer width-64 model,
-/// 40 steps. Trained once (lazily, thread-safely) and saved; tests load the folder.
+/// 60 steps. Trained once (lazily, thread-safely) and saved; tests load the folder.
 private let tinyRun: Result<String, TrainingError> = {
     var config = SFTConfig()
     config.trainCount = 4
@@ -31,10 +32,10 @@ private let tinyRun: Result<String, TrainingError> = {
     config.kvHeads = 2
     config.intermediate = 128
     config.maxPositions = 160
-    config.steps = 40
+    config.steps = 60
     config.batch = 4
-    config.lr = 5e-3
-    config.minLR = 5e-4
+    config.lr = 3e-3
+    config.minLR = 3e-4
     config.warmup = 5
     config.evalEvery = 0
     config.devCount = 2
@@ -108,6 +109,15 @@ struct PromptFormatTests {
         #expect(!format.isFinished(tokens("Tom has 7 apples.\n#### 7"), tokenizer: tokenizer))
         #expect(format.isFinished(tokens("Tom has 7 apples.\n#### 7\n"), tokenizer: tokenizer))
         #expect(format.answer(of: tokens("x\n#### 1,234\n"), tokenizer: tokenizer) == "1234")
+    }
+
+    @Test("operand swapping keeps every line true and only touches + and *")
+    func swapOperands() {
+        var rng = QuorumTensor.SplitMix64(seed: 1)
+        let solution = "He has 8 * 6 = 48 beads.\nThen 48 + 20 = 68 beads.\nHe gives 68 - 5 = 63 away.\n#### 63"
+        let always = SFTData.swappingOperands(solution, probability: 1, rng: &rng)
+        #expect(always == "He has 6 * 8 = 48 beads.\nThen 20 + 48 = 68 beads.\nHe gives 68 - 5 = 63 away.\n#### 63")
+        #expect(SFTData.swappingOperands(solution, probability: 0, rng: &rng) == solution)
     }
 
     @Test("the epoch sampler visits every example once per epoch, reproducibly")
@@ -194,13 +204,13 @@ struct TinyTrainingTests {
     func recordFields() throws {
         let record = try #require(try Checkpoint.load(directory: try tinyRun.get()).record)
         #expect(record.kind == "sft")
-        #expect(record.config.steps == 40 && record.losses.count == 40 && record.gradientNorms.count == 40)
+        #expect(record.config.steps == 60 && record.losses.count == 60 && record.gradientNorms.count == 60)
         #expect(record.losses.allSatisfy { $0.isFinite })
         #expect(record.trainExamples == 4 && record.meanExampleTokens > 0)
         #expect(record.model.numHiddenLayers == 2 && record.model.vocabSize == record.vocabulary)
         #expect(record.parameters > 0)
         #expect(record.timings.tokens > 0 && record.timings.trainSeconds > 0 && record.timings.tokensPerSecond > 0)
-        #expect(record.evaluations.count == 1 && record.evaluations[0].step == 40 && record.evaluations[0].count == 2)
+        #expect(record.evaluations.count == 1 && record.evaluations[0].step == 60 && record.evaluations[0].count == 2)
         #expect(record.promptFormat == .standard)
         #expect(!record.started.isEmpty && !record.finished.isEmpty)
     }
