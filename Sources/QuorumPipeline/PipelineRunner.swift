@@ -2,6 +2,7 @@ import Foundation
 public import QuorumKafka
 public import QuorumStore
 import QuorumTasks
+public import QuorumVoting
 
 /// The numbers an evaluation produces.
 public struct EvaluationNumbers: Sendable, Codable, Equatable {
@@ -23,23 +24,6 @@ public struct EvaluationNumbers: Sendable, Codable, Equatable {
     }
 }
 
-/// A stored preference pair, as the trainer reads it from the `pairs` table.
-public struct StoredPair: Sendable, Codable, Equatable {
-    public var problemID: String
-    public var round: Int
-    public var prompt: String
-    public var chosen: String
-    public var rejected: String
-    public var chosenAnswer: String?
-    public var rejectedAnswer: String?
-    public var weight: Double
-    public var chosenVotes: Int
-    public var rejectedVotes: Int
-    public var k: Int
-    /// `self-consistency` or `gold`.
-    public var source: String
-}
-
 /// The model work of a pipeline, which the runner calls at the right moments. Each closure gets
 /// model folders (safetensors + config.json + tokenizer.json) and blocks as long as the work takes.
 public struct PipelineStages: Sendable {
@@ -48,14 +32,15 @@ public struct PipelineStages: Sendable {
     /// Trains M_round from M_{round−1} (also the frozen reference) on the round's pairs; returns the
     /// training record as JSON.
     public var trainRound:
-        @Sendable (_ round: Int, _ reference: String, _ pairs: [StoredPair], _ output: String) async throws -> String
+        @Sendable (_ round: Int, _ reference: String, _ pairs: [PreferencePair], _ output: String) async throws ->
+            String
     /// Evaluates a model on the spec's held-out split.
     public var evaluate: @Sendable (_ model: String) async throws -> EvaluationNumbers
 
     /// Creates the stages.
     public init(
         trainSeed: @escaping @Sendable (String, String) async throws -> Void,
-        trainRound: @escaping @Sendable (Int, String, [StoredPair], String) async throws -> String,
+        trainRound: @escaping @Sendable (Int, String, [PreferencePair], String) async throws -> String,
         evaluate: @escaping @Sendable (String) async throws -> EvaluationNumbers
     ) {
         self.trainSeed = trainSeed
@@ -215,13 +200,14 @@ public struct PipelineRunner: Sendable {
             FROM pairs WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND weight > 0 ORDER BY problem_id
             """)
         let pairs = try rows.map { row in
-            StoredPair(
+            PreferencePair(
                 problemID: try row.decode(String.self, at: 0), round: round, prompt: try row.decode(String.self, at: 1),
                 chosen: try row.decode(String.self, at: 2), rejected: try row.decode(String.self, at: 3),
-                chosenAnswer: try row.decode(String?.self, at: 4), rejectedAnswer: try row.decode(String?.self, at: 5),
+                chosenAnswer: try row.decode(String?.self, at: 4) ?? "",
+                rejectedAnswer: try row.decode(String?.self, at: 5),
                 weight: try row.decode(Double.self, at: 6), chosenVotes: try row.decode(Int.self, at: 7),
                 rejectedVotes: try row.decode(Int.self, at: 8), k: try row.decode(Int.self, at: 9),
-                source: try row.decode(String.self, at: 10))
+                source: try row.decode(String.self, at: 10) == "gold" ? .gold : .selfConsistency)
         }
         log("[run] round \(round): training M\(round) on \(pairs.count) pairs")
         let output = modelFolder(round)

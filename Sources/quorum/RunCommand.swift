@@ -8,7 +8,8 @@ import QuorumStore
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a pipeline on this machine: the stack if needed, the seed model, workers, the sink and every round.",
+        abstract:
+            "Run a pipeline on this machine: the stack if needed, the seed model, workers, the sink and every round.",
         discussion: """
             Starts the embedded stack unless --postgres-url/--kafka-brokers (or QUORUM_POSTGRES_URL/QUORUM_KAFKA_BROKERS) \
             point elsewhere, applies the migrations, publishes (or trains) the seed model, starts --workers worker \
@@ -25,7 +26,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try PipelineSpec.load(path: self.spec)
         let resolved = Endpoints.resolve(
-            postgresURL: endpoints.postgresURL ?? spec.postgresURL, kafkaBrokers: endpoints.kafkaBrokers ?? spec.kafkaBrokers)
+            postgresURL: endpoints.postgresURL ?? spec.postgresURL,
+            kafkaBrokers: endpoints.kafkaBrokers ?? spec.kafkaBrokers)
         let environment = ProcessInfo.processInfo.environment
         let explicit = [
             endpoints.postgresURL, spec.postgresURL, environment["QUORUM_POSTGRES_URL"],
@@ -33,7 +35,9 @@ struct RunCommand: AsyncParsableCommand {
         ].contains { !($0 ?? "").isEmpty }
         if !explicit {
             let status = try LocalStack().up()
-            guard status.healthy else { throw ValidationError("the embedded stack did not come up; see `quorum stack status`") }
+            guard status.healthy else {
+                throw ValidationError("the embedded stack did not come up; see `quorum stack status`")
+            }
         }
         let database = PostgresClient(url: resolved.postgresURL)
         let migrations = try Migration.load(from: defaultMigrationsFolder())
@@ -47,10 +51,13 @@ struct RunCommand: AsyncParsableCommand {
         try await runner.prepare()
 
         // Workers and the sink run as processes of this same binary, so they behave as on other machines.
-        let flags = ["--pipeline", spec.name, "--postgres-url", resolved.postgresURL, "--kafka-brokers", resolved.kafkaBrokers]
+        let flags = [
+            "--pipeline", spec.name, "--postgres-url", resolved.postgresURL, "--kafka-brokers", resolved.kafkaBrokers,
+        ]
         var helpers = [try ChildProcess(arguments: ["sink"] + flags, name: "sink")]
         for index in 0..<(workers ?? spec.workers) {
-            helpers.append(try ChildProcess(arguments: ["worker", "--name", "worker-\(index)"] + flags, name: "worker-\(index)"))
+            helpers.append(
+                try ChildProcess(arguments: ["worker", "--name", "worker-\(index)"] + flags, name: "worker-\(index)"))
         }
         log("[run] started \(helpers.count - 1) workers and the sink (logs: \(ChildProcess.logDirectory))")
         let rounds = Task { try await runner.runRounds() }

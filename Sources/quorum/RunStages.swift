@@ -17,14 +17,7 @@ func makePipelineStages(spec: PipelineSpec) throws -> PipelineStages {
             let pairsFile = output + ".pairs.jsonl"
             try FileManager.default.createDirectory(
                 atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let records = pairs.map { pair in
-                PreferencePair(
-                    problemID: pair.problemID, round: pair.round, prompt: pair.prompt, chosen: pair.chosen,
-                    rejected: pair.rejected, chosenAnswer: pair.chosenAnswer ?? "", rejectedAnswer: pair.rejectedAnswer,
-                    weight: pair.weight, chosenVotes: pair.chosenVotes, rejectedVotes: pair.rejectedVotes, k: pair.k,
-                    source: pair.source == "gold" ? .gold : .selfConsistency)
-            }
-            try PairsJSONL.encode(records).write(to: URL(fileURLWithPath: pairsFile))
+            try PairsJSONL.encode(pairs).write(to: URL(fileURLWithPath: pairsFile))
             let mode: String =
                 switch spec.mode {
                 case .scpo, .scpoSemi: "scpo"
