@@ -113,7 +113,7 @@ let package = Package(
             name: "QuorumIntegrationTests",
             dependencies: [
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer",
-                "QuorumTasks",
+                "QuorumTasks", "QuorumVoting",
                 "quorum",
             ]),
     ]

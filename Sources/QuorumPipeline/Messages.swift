@@ -1,4 +1,5 @@
 import Foundation
+public import QuorumVoting
 
 /// The wire format of the pipeline's Kafka messages: JSON objects with a `schema` version, keyed by
 /// problem id so one problem's records stay ordered on one partition.
@@ -107,42 +108,6 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
         }
     }
 
-    /// The preference pair made from the votes, if any.
-    public struct Pair: Codable, Sendable, Equatable {
-        public var prompt: String
-        public var chosen: String
-        public var rejected: String
-        public var chosenAnswer: String?
-        public var rejectedAnswer: String?
-        public var weight: Double
-        public var chosenVotes: Int
-        public var rejectedVotes: Int
-        /// `self-consistency` or `gold`.
-        public var source: String
-
-        /// Creates a pair.
-        public init(
-            prompt: String, chosen: String, rejected: String, chosenAnswer: String?, rejectedAnswer: String?,
-            weight: Double, chosenVotes: Int, rejectedVotes: Int, source: String
-        ) {
-            self.prompt = prompt
-            self.chosen = chosen
-            self.rejected = rejected
-            self.chosenAnswer = chosenAnswer
-            self.rejectedAnswer = rejectedAnswer
-            self.weight = weight
-            self.chosenVotes = chosenVotes
-            self.rejectedVotes = rejectedVotes
-            self.source = source
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case prompt, chosen, rejected, weight, source
-            case chosenAnswer = "chosen_answer", rejectedAnswer = "rejected_answer"
-            case chosenVotes = "chosen_votes", rejectedVotes = "rejected_votes"
-        }
-    }
-
     public var schema = WireFormat.schema
     public var pipeline: String
     public var round: Int
@@ -154,12 +119,13 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
     /// `pair`, or why there is none (`below_threshold`, `unanimous`, `tie`, `no_parsable_answer`, …).
     public var outcome: String
     public var worker: String?
-    public var pair: Pair?
+    /// The preference pair made from the votes, if any.
+    public var pair: PreferencePair?
 
     /// Creates a record.
     public init(
         pipeline: String, round: Int, problemID: String, k: Int, answers: [AnswerVotes], unparsable: Int,
-        outcome: String, worker: String?, pair: Pair?
+        outcome: String, worker: String?, pair: PreferencePair?
     ) {
         self.pipeline = pipeline
         self.round = round
@@ -192,8 +158,8 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
         if let pair, !(0...1).contains(pair.weight) {
             return "vote record: pair weight \(pair.weight) is outside [0, 1]"
         }
-        if let pair, !["self-consistency", "gold"].contains(pair.source) {
-            return "vote record: pair source must be self-consistency or gold"
+        if let pair, pair.problemID != problemID || pair.round != round || pair.k != k {
+            return "vote record: the pair's problem_id, round and k must match the record's"
         }
         return nil
     }

@@ -1,6 +1,7 @@
 import Foundation
 public import QuorumKafka
 public import QuorumStore
+import QuorumVoting
 
 /// Stores vote records (and their pairs) from `quorum.NAME.votes`.
 ///
@@ -28,7 +29,7 @@ public struct VoteRecordHandler: SinkHandler {
                                weight, chosen_votes, rejected_votes, k, source)
             VALUES (\(record.pipeline), \(Int32(record.round)), \(record.problemID), \(pair.prompt), \(pair.chosen),
                     \(pair.rejected), \(pair.chosenAnswer), \(pair.rejectedAnswer), \(pair.weight),
-                    \(Int32(pair.chosenVotes)), \(Int32(pair.rejectedVotes)), \(Int32(record.k)), \(pair.source))
+                    \(Int32(pair.chosenVotes)), \(Int32(pair.rejectedVotes)), \(Int32(record.k)), \(pair.source.rawValue))
             """)
     }
 }

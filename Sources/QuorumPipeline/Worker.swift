@@ -150,11 +150,6 @@ extension VoteRecordMessage {
             answers: outcome.answers.map { AnswerVotes(answer: $0.answer, votes: $0.votes) },
             unparsable: outcome.unparsable,
             outcome: outcome.status.rawValue, worker: worker,
-            pair: outcome.pair.map { pair in
-                Pair(
-                    prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, chosenAnswer: pair.chosenAnswer,
-                    rejectedAnswer: pair.rejectedAnswer, weight: pair.weight, chosenVotes: pair.chosenVotes,
-                    rejectedVotes: pair.rejectedVotes, source: pair.source.rawValue)
-            })
+            pair: outcome.pair)
     }
 }

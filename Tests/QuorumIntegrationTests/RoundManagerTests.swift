@@ -2,6 +2,7 @@ import Foundation
 import QuorumKafka
 import QuorumPipeline
 import QuorumStore
+import QuorumVoting
 import Testing
 
 @Suite("Round manager, tasks and vote records through the real broker", .serialized)
@@ -33,10 +34,10 @@ struct RoundManagerTests {
                 pipeline: task.pipeline, round: task.round, problemID: task.problemID, k: 8,
                 answers: [.init(answer: "12", votes: 5), .init(answer: "13", votes: 2)], unparsable: 1, outcome: "pair",
                 worker: "test-worker",
-                pair: .init(
-                    prompt: task.question, chosen: "… #### 12", rejected: "… #### 13", chosenAnswer: "12",
-                    rejectedAnswer: "13",
-                    weight: 3.0 / 8, chosenVotes: 5, rejectedVotes: 2, source: "self-consistency"))
+                pair: PreferencePair(
+                    problemID: task.problemID, round: task.round, prompt: task.question, chosen: "… #### 12",
+                    rejected: "… #### 13", chosenAnswer: "12", rejectedAnswer: "13", weight: 3.0 / 8, chosenVotes: 5,
+                    rejectedVotes: 2, k: 8, source: .selfConsistency))
             try await producer.send(
                 topic: spec.votesTopic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))
             try await consumer.commit(message)  // only after the delivery report
