@@ -115,6 +115,7 @@ let package = Package(
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer",
                 "QuorumTasks", "QuorumVoting",
                 "quorum",
-            ]),
+            ],
+            exclude: ["Fixtures"]),
     ]
 )

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quorum's main job on the embedded stack: installs what is missing, builds quorum (release),
-# and runs the demo pipeline (pipelines/demo.yaml): the embedded PostgreSQL + Kafka broker, a small
+# and runs the demo pipeline (pipelines/arith-demo.yaml): the embedded PostgreSQL + Kafka broker, a small
 # seed model trained from scratch, two worker processes sampling 8 answers per problem, the sink,
-# one SCPO round, evaluation of M0 and M1 — a few minutes on 2 cores. Run it again and it continues
+# two SCPO rounds (M0 → M1 → M2), evaluation of each model — a few minutes on 2 cores. Run it again and it continues
 # from where PostgreSQL says it stopped (a finished pipeline just prints its summary).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,7 +13,8 @@ swift build -c release --product quorum 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\] (Com
 Q=.build/release/quorum
 [ -x "$Q" ] || { echo "[demo] the build failed; run: swift build -c release --product quorum" >&2; exit 1; }
 
-$Q run pipelines/demo.yaml
-$Q status --pipeline demo
-echo "[demo] done. Inspect with: psql postgres://quorum@127.0.0.1:54329/quorum -c 'SELECT * FROM round_progress'"
+$Q run pipelines/arith-demo.yaml
+$Q status --pipeline arith-demo
+$Q rounds --pipeline arith-demo
+echo "[demo] done. Inspect with: psql postgres://quorum@127.0.0.1:54329/quorum -c 'SELECT * FROM round_summary'"
 echo "[demo] The stack is still up: '$Q stack down' stops it."

@@ -31,6 +31,8 @@ public struct SinkStatistics: Sendable, Equatable, Codable {
     public var batches = 0
     /// Batches retried after a database error.
     public var retries = 0
+    /// Seconds spent inside committed batch transactions (for the sink's rows/s capacity).
+    public var storeSeconds = 0.0
 }
 
 /// Consumes a topic into PostgreSQL with an exactly-once effect.
@@ -96,6 +98,7 @@ public final class KafkaPostgresSink: Sendable {
     private func store(_ batch: [KafkaMessage]) async throws -> [KafkaTopicPartitionOffset] {
         var delay = 0.1
         while true {
+            let started = ContinuousClock.now
             do {
                 let (counts, positions) = try await database.withTransaction { [group, handler] db in
                     try Self.apply(batch, group: group, handler: handler, db: db)
@@ -105,6 +108,9 @@ public final class KafkaPostgresSink: Sendable {
                     $0.skippedAsDuplicate += counts.skippedAsDuplicate
                     $0.deadLettered += counts.deadLettered
                     $0.batches += 1
+                    let elapsed = ContinuousClock.now - started
+                    $0.storeSeconds +=
+                        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                 }
                 return positions
             } catch let error as PostgresError {

@@ -1,7 +1,10 @@
 import Foundation
 public import QuorumKafka
+import QuorumModel
 public import QuorumStore
 import QuorumTasks
+import QuorumTokenizer
+import QuorumTraining
 public import QuorumVoting
 
 /// The numbers an evaluation produces.
@@ -123,7 +126,11 @@ public struct PipelineRunner: Sendable {
     /// One round, from wherever it stands.
     public func runRound(_ round: Int, problems: [RoundProblem]) async throws {
         let manager = self.manager
-        try await manager.createRound(round, problems: problems)
+        let exists = try await database.query(
+            "SELECT 1 FROM rounds WHERE pipeline = \(spec.name) AND number = \(Int32(round))")
+        // Self-generated problems come from M_{round−1}, once: the round's rows are the record of them.
+        let generated = exists.isEmpty ? try await selfGeneratedProblems(round, pool: problems) : []
+        try await manager.createRound(round, problems: problems + generated)
         var progress = try await manager.progress(round)
         if progress.state == .done { return }
         if progress.state == .failed {
@@ -209,9 +216,18 @@ public struct PipelineRunner: Sendable {
                 rejectedVotes: try row.decode(Int.self, at: 8), k: try row.decode(Int.self, at: 9),
                 source: try row.decode(String.self, at: 10) == "gold" ? .gold : .selfConsistency)
         }
-        log("[run] round \(round): training M\(round) on \(pairs.count) pairs")
         let output = modelFolder(round)
-        let record = try await stages.trainRound(round, reference, pairs, output)
+        let record: String
+        if pairs.isEmpty {
+            // Nothing to learn from: M_round is M_{round−1}, and the record says why.
+            log("[run] round \(round): no pairs with a weight above 0; M\(round) is M\(round - 1)")
+            try? FileManager.default.removeItem(atPath: output)
+            try FileManager.default.copyItem(atPath: reference, toPath: output)
+            record = "{\"skipped\": \"round \(round) had no pairs; M\(round) is M\(round - 1)\"}"
+        } else {
+            log("[run] round \(round): training M\(round) on \(pairs.count) pairs")
+            record = try await stages.trainRound(round, reference, pairs, output)
+        }
         let published = try await checkpoints.publish(directory: output, pipeline: spec.name, round: round)
         try await database.execute(
             """
@@ -252,6 +268,104 @@ public struct PipelineRunner: Sendable {
                 numbers.greedyAccuracy * 100, numbers.k, numbers.majorityAccuracy * 100))
     }
 
+    /// Round `round`'s self-generated problems (see ``SelfGeneratedProblems`` for the prompt and
+    /// the filter): M_{round−1} writes `count` candidate questions per source, then votes on each.
+    func selfGeneratedProblems(_ round: Int, pool staticProblems: [RoundProblem]) async throws -> [RoundProblem] {
+        let sources = spec.problems.compactMap(\.selfGenerated)
+        guard !sources.isEmpty else { return [] }
+        var pool = staticProblems.map(\.question)
+        if pool.count < SelfGeneratedProblems.shots {
+            // No other source to draw examples from: generated training questions.
+            pool += try ProblemGenerator().generate(split: .train, count: 64, seed: 1).map(\.question)
+        }
+        let folder = modelFolder(round - 1)
+        if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
+            try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: folder)
+        }
+        let checkpoint = try Checkpoint.load(directory: folder)
+        let sampling = spec.sampling
+        let tau = spec.tau(forRound: round)
+        var kept: [RoundProblem] = []
+        var earlier = Set<String>()
+        for (sourceIndex, source) in sources.enumerated() {
+            let seed = (source.seed ?? 1) &+ UInt64(sourceIndex) &* 0x1000
+            let examples = (0..<source.count).map {
+                SelfGeneratedProblems.examples(pool: pool, seed: seed, round: round, index: $0)
+            }
+            let prompts = examples.map {
+                SelfGeneratedProblems.prompt(examples: $0, questionPrefix: checkpoint.promptFormat.questionPrefix)
+            }
+            let written = try await writeQuestions(folder, prompts: prompts, seed: seed &+ UInt64(round))
+            var candidates: [(id: String, question: String)] = []
+            var reasons: [String: Int] = [:]
+            for (index, text) in written.enumerated() {
+                let question = SelfGeneratedProblems.question(fromGenerated: text)
+                if let reason = SelfGeneratedProblems.rejection(question, examples: examples[index], earlier: earlier) {
+                    reasons[reason, default: 0] += 1
+                    continue
+                }
+                earlier.insert(question)
+                candidates.append((SelfGeneratedProblems.problemID(question), question))
+            }
+            let sampler = ModelSampler(
+                model: checkpoint.model, tokenizer: checkpoint.tokenizer, format: checkpoint.promptFormat,
+                maxNewTokens: sampling.maxNewTokens)
+            let answers =
+                candidates.isEmpty
+                ? []
+                : try await sampler.sample(
+                    candidates, k: sampling.k, temperature: sampling.temperature, topP: sampling.topP,
+                    seed: seed &+ UInt64(round) &+ 1)
+            var passed = 0
+            for (candidate, responses) in zip(candidates, answers) {
+                let vote = SelfGeneratedProblems.vote(responses: responses, tau: tau)
+                if vote.kept {
+                    passed += 1
+                    kept.append(
+                        RoundProblem(
+                            id: candidate.id, question: candidate.question, gold: nil, source: "self-generated"))
+                } else {
+                    reasons["vote below τ·k", default: 0] += 1
+                }
+            }
+            let dropped = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            log(
+                "[run] round \(round): M\(round - 1) wrote \(source.count) questions, kept \(passed)"
+                    + (dropped.isEmpty ? "" : " (dropped: \(dropped))"))
+        }
+        return kept
+    }
+
+    /// Continues each few-shot prompt up to a newline (at most 96 tokens), with the round's sampling settings.
+    private func writeQuestions(_ folder: String, prompts: [String], seed: UInt64) async throws -> [String] {
+        let parameters = SamplingParameters(
+            temperature: spec.sampling.temperature, topP: spec.sampling.topP, maxNewTokens: 96, seed: seed)
+        return try await runOnDedicatedThread { () throws -> [String] in
+            let checkpoint = try Checkpoint.load(directory: folder)
+            let (model, tokenizer) = (checkpoint.model, checkpoint.tokenizer)
+            let encoded = prompts.map { prompt in
+                (tokenizer.bosID.map { [Int($0)] } ?? [])
+                    + tokenizer.encode(prompt, parseSpecialTokens: false).map(Int.init)
+            }
+            let context = model.config.maxPositionEmbeddings
+            guard encoded.allSatisfy({ $0.count + parameters.maxNewTokens <= context }) else {
+                throw RoundError(
+                    message: "a self-generation prompt (4 example questions) does not fit the model's context of "
+                        + "\(context) tokens")
+            }
+            let generations = model.generate(
+                prompts: encoded, parameters: parameters, streams: (0..<encoded.count).map { UInt64($0) << 16 },
+                eosTokenId: tokenizer.eosID.map(Int.init)
+            ) { _, tokens in
+                guard let last = tokens.last else { return false }
+                return tokenizer.decode([Int32(truncatingIfNeeded: last)]).contains(where: \.isNewline)
+            }
+            return generations.map {
+                tokenizer.decode($0.tokens.map { Int32(truncatingIfNeeded: $0) }, skipSpecialTokens: true)
+            }
+        }
+    }
+
     func modelFolder(_ round: Int) -> String { "\(workDirectory)/\(spec.name)/m\(round)" }
 
     /// The problems every round samples (the same unlabeled training questions each round, as in
@@ -274,9 +388,7 @@ public struct PipelineRunner: Sendable {
                 problems += try ProblemJSONL.read(from: URL(fileURLWithPath: path)).map {
                     RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "jsonl")
                 }
-            } else if source.selfGenerated != nil {
-                throw RoundError(message: "self_generated problem sources are not implemented yet; remove that source")
-            }
+            }  // self_generated sources are written per round by the model (selfGeneratedProblems)
         }
         var seen = Set<String>()
         problems = problems.filter { seen.insert($0.id).inserted }

@@ -73,6 +73,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         /// Settings of the self-generated source.
         public struct SelfGenerated: Sendable, Equatable, Codable {
             public var count: Int
+            /// Seed of the example draws (default 1).
+            public var seed: UInt64?
         }
     }
 
@@ -102,6 +104,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         public var batchSize: Int = 16
         public var beta: Double = 0.5
         public var alpha: Double = 1
+        /// Labeled dev problems on which the trainer picks the best epoch (0: keep the last epoch).
+        public var devCount: Int = 200
 
         /// The paper's settings.
         public init() {}
@@ -195,7 +199,7 @@ extension PipelineSpec.Sampling {
 
 extension PipelineSpec.Trainer {
     enum CodingKeys: String, CodingKey {
-        case epochs, learningRate = "learning_rate", batchSize = "batch_size", beta, alpha
+        case epochs, learningRate = "learning_rate", batchSize = "batch_size", beta, alpha, devCount = "dev_count"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -206,6 +210,7 @@ extension PipelineSpec.Trainer {
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
         beta = try c.decodeIfPresent(Double.self, forKey: .beta) ?? defaults.beta
         alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? defaults.alpha
+        devCount = try c.decodeIfPresent(Int.self, forKey: .devCount) ?? defaults.devCount
     }
 
 }

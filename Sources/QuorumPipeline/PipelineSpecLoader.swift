@@ -110,6 +110,7 @@ extension PipelineSpec {
         try require(trainer.batchSize >= 1, ["trainer", "batch_size"], "must be at least 1")
         try require(trainer.beta > 0, ["trainer", "beta"], "must be above 0 (the paper: 0.5)")
         try require(trainer.alpha >= 0, ["trainer", "alpha"], "cannot be negative (the paper: 1)")
+        try require(trainer.devCount >= 0, ["trainer", "dev_count"], "cannot be negative (0: keep the last epoch)")
         try require(
             ["train", "dev", "test"].contains(evaluation.split), ["evaluation", "split"], "one of train, dev, test")
         try require(evaluation.count >= 1, ["evaluation", "count"], "must be at least 1")
@@ -142,9 +143,9 @@ struct NodeLocator {
         "model": ["path", "train_config"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
         "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number"],
-        "problems.*.self_generated": ["count"],
+        "problems.*.self_generated": ["count", "seed"],
         "sampling": ["k", "temperature", "top_p", "max_new_tokens", "extra_samples", "extra_temperature"],
-        "trainer": ["epochs", "learning_rate", "batch_size", "beta", "alpha"],
+        "trainer": ["epochs", "learning_rate", "batch_size", "beta", "alpha", "dev_count"],
         "evaluation": ["split", "count", "k"],
     ]
 

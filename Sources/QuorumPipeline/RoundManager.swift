@@ -143,6 +143,11 @@ public struct RoundManager: Sendable {
                     updated_at = now()
                 WHERE pipeline = \(name) AND number = \(Int32(number))
                 """)
+            try db.execute(
+                """
+                INSERT INTO round_transitions (pipeline, round, state) VALUES (\(name), \(Int32(number)), \(next.rawValue))
+                ON CONFLICT DO NOTHING
+                """)
         }
     }
 

@@ -13,7 +13,7 @@ struct Quorum: AsyncParsableCommand {
             """,
         subcommands: [
             StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
-            RunCommand.self, TaskCommand.self, TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self,
+            RunCommand.self, ManagerCommand.self, RoundsCommand.self, PairsCommand.self, TaskCommand.self, TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self,
             CkptCommand.self,
             BenchCommand.self,
         ])

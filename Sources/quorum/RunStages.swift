@@ -10,7 +10,7 @@ import QuorumVoting
 func makePipelineStages(spec: PipelineSpec) throws -> PipelineStages {
     PipelineStages(
         trainSeed: { configPath, output in
-            var command = try TrainCommand.SFT.parse(["--config", configPath, "--out", output, "--force"])
+            let command = try TrainCommand.SFT.parse(["--config", configPath, "--out", output, "--force"])
             try await command.run()
         },
         trainRound: { round, reference, pairs, output in
@@ -26,11 +26,12 @@ func makePipelineStages(spec: PipelineSpec) throws -> PipelineStages {
                 case .lmsi: "lmsi"
                 }
             let trainer = spec.trainer
-            var command = try TrainSCPOCommand.parse([
+            let command = try TrainSCPOCommand.parse([
                 "--model", reference, "--pairs", pairsFile, "--out", output, "--force", "--mode", mode,
                 "--epochs", String(trainer.epochs), "--lr", String(trainer.learningRate), "--batch",
                 String(trainer.batchSize), "--beta", String(trainer.beta), "--alpha", String(trainer.alpha),
                 "--seed", String(round), "--max-new-tokens", String(spec.sampling.maxNewTokens),
+                "--dev-count", String(trainer.devCount),
             ])
             try await command.run()
             return (try? String(contentsOfFile: output + "/" + TrainSCPOCommand.recordFile, encoding: .utf8)) ?? "{}"

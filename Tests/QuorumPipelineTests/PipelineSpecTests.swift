@@ -36,6 +36,10 @@ struct PipelineSpecTests {
         let spec = try PipelineSpec.load(path: root.appendingPathComponent("pipelines/arithmetic.yaml").path)
         #expect(spec.name == "arithmetic")
         #expect(spec.rounds == 2)
+        let demo = try PipelineSpec.load(path: root.appendingPathComponent("pipelines/arith-demo.yaml").path)
+        #expect(demo.name == "arith-demo")
+        #expect(demo.rounds == 2)
+        #expect(demo.model.trainConfig == "pipelines/demo-seed.json")
     }
 
     struct BadSpec: Sendable, CustomTestStringConvertible {
