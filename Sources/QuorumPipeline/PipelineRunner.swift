@@ -343,15 +343,17 @@ public struct PipelineRunner: Sendable {
         return try await runOnDedicatedThread { () throws -> [String] in
             let checkpoint = try Checkpoint.load(directory: folder)
             let (model, tokenizer) = (checkpoint.model, checkpoint.tokenizer)
-            let encoded = prompts.map { prompt in
-                (tokenizer.bosID.map { [Int($0)] } ?? [])
-                    + tokenizer.encode(prompt, parseSpecialTokens: false).map(Int.init)
-            }
-            let context = model.config.maxPositionEmbeddings
-            guard encoded.allSatisfy({ $0.count + parameters.maxNewTokens <= context }) else {
+            // A prompt longer than the context keeps its end (the last examples and "Question:").
+            let room = model.config.maxPositionEmbeddings - parameters.maxNewTokens
+            guard room > 16 else {
                 throw RoundError(
-                    message: "a self-generation prompt (4 example questions) does not fit the model's context of "
-                        + "\(context) tokens")
+                    message: "the model's context (\(model.config.maxPositionEmbeddings) tokens) is too short to "
+                        + "write questions")
+            }
+            let encoded = prompts.map { prompt -> [Int] in
+                let bos = tokenizer.bosID.map { [Int($0)] } ?? []
+                let text = tokenizer.encode(prompt, parseSpecialTokens: false).map(Int.init)
+                return bos + text.suffix(room - bos.count)
             }
             let generations = model.generate(
                 prompts: encoded, parameters: parameters, streams: (0..<encoded.count).map { UInt64($0) << 16 },

@@ -1,7 +1,7 @@
 import Foundation
 import QuorumDigest
 import QuorumTasks
-public import QuorumVoting
+import QuorumVoting
 
 /// Self-generated problems (spec `self_generated: { count, seed }`), as in the SCPO paper: the
 /// current model M_{r−1} writes new questions, and only those its own k-sample vote is confident
@@ -18,7 +18,8 @@ public import QuorumVoting
 ///     Question:
 ///
 /// (the prefix is the checkpoint's prompt format's question prefix, without its trailing space, so
-/// the model writes the space); its new question is the generated text up to the first newline.
+/// the model writes the space); its new question is the generated text up to the first newline
+/// (at most 96 tokens). A prompt longer than the model's context minus 96 tokens keeps its end.
 ///
 /// **The filter.** A candidate is dropped if it is empty, shorter than 4 words or longer than 400
 /// characters, contains an answer marker (`####`), or repeats one of its four examples or an earlier

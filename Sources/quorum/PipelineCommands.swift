@@ -81,6 +81,7 @@ struct WorkerCommand: AsyncParsableCommand {
             var last = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(15))
+                if Task.isCancelled { return }
                 let now = counters.value.problems
                 if now != last { log("[worker \(workerName)] \(counters.line)") }
                 last = now
@@ -133,6 +134,7 @@ struct SinkCommand: AsyncParsableCommand {
             var last = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(15))
+                if Task.isCancelled { return }
                 let stats = sink.stats
                 if stats.applied != last { log("[sink] \(Self.line(stats))") }
                 last = stats.applied

@@ -54,7 +54,11 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let signals = cancelOnSignals(rounds)
-        defer { signals.forEach { $0.cancel() } }
+        let orphanWatch = cancelWhenParentExits(rounds)  // when started by a supervisor of its own
+        defer {
+            signals.forEach { $0.cancel() }
+            orphanWatch?.cancel()
+        }
         let outcome = await rounds.result
         watch.cancel()
         supervisor.stopAll()

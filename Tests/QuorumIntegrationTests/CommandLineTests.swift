@@ -38,6 +38,18 @@ struct CommandLineTests {
         #expect(!output.contains("Fatal error"))
     }
 
+    @Test func managerNeedsExactlyOneOfASpecAndAPipelineName() throws {
+        let (status, output) = try TestStack.runQuorum(["manager"])
+        #expect(status != 0)
+        #expect(output.contains("give either a spec file or --pipeline NAME"))
+        let (exportStatus, exportOutput) = try TestStack.runQuorum([
+            "pairs", "export", "--pipeline", "x", "--round", "1", "--format", "csv",
+        ])
+        #expect(exportStatus != 0)
+        #expect(exportOutput.contains("--format csv is not supported"))
+        #expect(!exportOutput.contains("Fatal error"))
+    }
+
     @Test func badArgumentsGetAClearMessageAndNoStackTrace() throws {
         let (status, output) = try TestStack.runQuorum(["bench", "kafka", "--messages", "lots"])
         #expect(status != 0)
@@ -48,6 +60,7 @@ struct CommandLineTests {
     @Test func everyCommandHasHelp() throws {
         for command in [
             ["stack"], ["stack", "up"], ["migrate"], ["bench"], ["bench", "kafka"], ["bench", "postgres"],
+            ["run"], ["manager"], ["worker"], ["sink"], ["status"], ["rounds"], ["pairs", "export"],
         ] {
             let (status, output) = try TestStack.runQuorum(command + ["--help"])
             #expect(status == 0)

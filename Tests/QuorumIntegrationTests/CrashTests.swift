@@ -35,7 +35,7 @@ struct CrashTests {
     @Test func aWorkerKilledMidRoundDoesNotStopTheRound() async throws {
         try await TestStack.withMigratedDatabase { url in
             let name = TestStack.unique("crash-worker").lowercased()
-            let spec = try PipelineSpec.parse(Self.spec(name: name, problems: 40, rounds: 1))
+            let spec = try PipelineSpec.parse(Self.spec(name: name, problems: 30, rounds: 1))
             let database = PostgresClient(url: url)
             let manager = RoundManager(spec: spec, database: database)
             try await manager.register()
@@ -60,7 +60,7 @@ struct CrashTests {
             try await manager.createRound(1, problems: problems)
             try await manager.advance(1, to: .sampling)
             let producer = try KafkaProducer(configuration: TestStack.kafka)
-            #expect(try await manager.publishPending(1, producer: producer) == 40)
+            #expect(try await manager.publishPending(1, producer: producer) == 30)
             await producer.close()
 
             let votes = try KafkaConsumer(
@@ -81,13 +81,13 @@ struct CrashTests {
             a.kill(SIGKILL)
             a.wait()
             let votedAtKill = try await manager.progress(1).voted
-            #expect(votedAtKill < 40, "worker A finished the round before it could be killed")
+            #expect(votedAtKill < 30, "worker A finished the round before it could be killed")
 
             // Worker B joins; once the group gives up on A (session timeout), B gets every partition
             // from the committed offsets: A's uncommitted tasks are delivered again.
             let b = try QuorumProcess(["worker", "--name", "worker-b", "--batch", "4"] + flags)
             defer { b.kill(SIGKILL) }
-            let finished = try await waitFor(seconds: 150) { try await manager.progress(1).allVoted }
+            let finished = try await waitFor(seconds: 300) { try await manager.progress(1).allVoted }
             #expect(finished, "the round did not finish after worker A was killed: \(b.output)")
             b.kill(SIGTERM)
             b.wait()
@@ -102,8 +102,8 @@ struct CrashTests {
                     (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1))
                 })
             #expect((counts["worker-a"] ?? 0) >= 3)
-            #expect((counts["worker-b"] ?? 0) >= 40 - votedAtKill)
-            #expect(counts.values.reduce(0, +) == 40)
+            #expect((counts["worker-b"] ?? 0) >= 30 - votedAtKill)
+            #expect(counts.values.reduce(0, +) == 30)
             try await Self.expectOneRecordPerProblemAndPairsAsVoted(database: database, pipeline: name, rounds: 1)
             #expect(sink.stats.deadLettered == 0)
         }
@@ -113,7 +113,7 @@ struct CrashTests {
         try await TestStack.withMigratedDatabase { url in
             let name = TestStack.unique("crash-run").lowercased()
             let specFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
-            try Self.spec(name: name, problems: 32, rounds: 2).write(to: specFile, atomically: true, encoding: .utf8)
+            try Self.spec(name: name, problems: 24, rounds: 2).write(to: specFile, atomically: true, encoding: .utf8)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent(name)
             defer {
                 try? FileManager.default.removeItem(at: specFile)
@@ -159,7 +159,7 @@ struct CrashTests {
 
             let second = try QuorumProcess(arguments)
             defer { second.kill(SIGKILL) }
-            let done = try await waitFor(seconds: 300) { !second.isRunning }
+            let done = try await waitFor(seconds: 600) { !second.isRunning }
             #expect(done, "the second quorum run did not finish: \(second.output)")
             #expect(second.status == 0, "the second quorum run failed: \(second.output)")
 
@@ -305,6 +305,10 @@ final class QuorumProcess: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: outputFile)
         process.executableURL = URL(fileURLWithPath: TestStack.quorumExecutable)
         process.arguments = arguments
+        // If this test process dies, the quorum process notices and stops (as under quorum run).
+        process.environment = ProcessInfo.processInfo.environment.merging(["QUORUM_PARENT_PID": String(getpid())]) {
+            _, new in new
+        }
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
@@ -315,7 +319,8 @@ final class QuorumProcess: @unchecked Sendable {
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
-    var status: Int32 { process.terminationStatus }
+    /// The exit status, or nil while it runs (Foundation traps on reading a running process's status).
+    var status: Int32? { process.isRunning ? nil : process.terminationStatus }
     var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
 
     func kill(_ signal: Int32) {
