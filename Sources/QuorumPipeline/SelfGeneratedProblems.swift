@@ -22,8 +22,8 @@ import QuorumVoting
 /// (at most 96 tokens). A prompt longer than the model's context minus 96 tokens keeps its end.
 ///
 /// **The filter.** A candidate is dropped if it is empty, shorter than 4 words or longer than 400
-/// characters, contains an answer marker (`####`), or repeats one of its four examples or an earlier
-/// candidate. Then M_{r−1} samples k answers to it (the round's k, temperature and top-p); it is kept
+/// characters, contains an answer marker (`####`), does not end with `?` although all four examples
+/// do, or repeats one of its four examples or an earlier candidate. Then M_{r−1} samples k answers to it (the round's k, temperature and top-p); it is kept
 /// only if its most-voted answer has at least ⌈τ·k⌉ votes (τ of round r, the same threshold the
 /// pair rule uses). That voted answer is not stored as a label: a self-generated problem has no
 /// gold answer, and the round's workers vote on it again like on every other problem.
@@ -57,6 +57,9 @@ public enum SelfGeneratedProblems {
         if words.count < 4 { return "shorter than 4 words" }
         if candidate.count > 400 { return "longer than 400 characters" }
         if candidate.contains("####") { return "contains an answer marker" }
+        if examples.allSatisfy({ oneLine($0).hasSuffix("?") }) && !candidate.hasSuffix("?") {
+            return "not a question (its examples all end with '?')"
+        }
         if examples.map(oneLine).contains(candidate) { return "copies one of its examples" }
         if earlier.contains(candidate) { return "repeats an earlier candidate" }
         return nil

@@ -9,7 +9,9 @@ struct SelfGeneratedRoundTests {
         try await TestStack.withMigratedDatabase { url in
             let name = TestStack.unique("self-gen").lowercased()
             let specFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
-            // τ = 0.25 of k = 4: one parsable answer is enough, so the tiny model keeps some questions.
+            // τ = 0.25 of k = 4: one parsable answer passes the vote. The tiny model's continuations are
+            // mostly solution fragments (SFT never scored questions), which the filter drops; whatever
+            // number is kept, exactly those rows must enter the round, without gold, each voted once.
             try """
             name: \(name)
             model: { path: \(CrashTests.fixture) }

@@ -51,9 +51,15 @@ struct SelfGeneratedTests {
         #expect(reason("Tom has 3 apples #### 3") == "contains an answer marker")
         #expect(reason(examples[2]) == "copies one of its examples")
         #expect(
-            reason("Sam has 4 pens and buys 2.", earlier: ["Sam has 4 pens and buys 2."])
+            reason("Sam has 4 pens. How many now?", earlier: ["Sam has 4 pens. How many now?"])
                 == "repeats an earlier candidate")
         #expect(reason("Sam has 4 pens and buys 2 more. How many pens?") == nil)
+        #expect(reason("Sam has 4 pens and buys 2 more.") == "not a question (its examples all end with '?')")
+        // Examples that are not all questions do not ask for a question mark.
+        #expect(
+            SelfGeneratedProblems.rejection(
+                "Sam has 4 pens and buys 2 more.", examples: ["a b c d?", "e f g h", "i j k l?", "m n o p?"],
+                earlier: []) == nil)
         // A pool question that is not among this candidate's examples is not a copy of them.
         #expect(reason(Self.pool[9]) == nil)
     }
