@@ -82,11 +82,18 @@ public struct RoundManager: Sendable {
         let digest = SHA256.hexDigest(json)
         let spec = self.spec
         try await database.withTransaction { db in
-            try db.execute(
+            let inserted = try db.execute(
                 """
                 INSERT INTO pipelines (name, spec, spec_sha256) VALUES (\(spec.name), \(PostgresJSON(json)), \(digest))
                 ON CONFLICT (name) DO NOTHING
                 """)
+            if inserted == 1 {
+                // A new pipeline has consumed nothing yet: positions left by an earlier pipeline of the
+                // same name (deleted, its topics gone with a broker restart) would make the sink skip
+                // the new topic's first records as already stored.
+                try db.execute(
+                    "DELETE FROM consumer_offsets WHERE consumer_group = \("quorum.\(spec.name).sink")")
+            }
             let stored = try db.query("SELECT spec_sha256 FROM pipelines WHERE name = \(spec.name)")[0].decode(
                 String.self, at: 0)
             guard stored == digest else {
