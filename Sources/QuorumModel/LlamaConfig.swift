@@ -182,7 +182,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
                     scheme: quantization, description: quantization.summary,
                     quantized:
                         "the linear layers inside the transformer blocks; embeddings, norms and LM head are fp32",
-                    gradients:
+                    storage:
                         "the stored weights are the fp32 latent weights; quantize them (absmean ternary) to serve"),
                 forKey: .quantization)
         }
