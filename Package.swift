@@ -95,7 +95,9 @@ let package = Package(
 
         // Fast tests of pure code.
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "QuorumDigest", "SafeTensors"]),
-        .testTarget(name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "QuorumModelTests", dependencies: ["QuorumModel", "QuorumTensor", "QuorumQuant"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "QuorumTrainingTests",
             dependencies: ["QuorumTraining", "QuorumModel", "QuorumTokenizer", "QuorumTasks"]),

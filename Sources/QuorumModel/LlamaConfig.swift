@@ -37,13 +37,17 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var hiddenAct: FeedForwardKind
     /// Per-head width (`head_dim`); `hidden_size / num_attention_heads` when absent.
     public var headDim: Int
+    /// Quantization-aware training / serving scheme of the block linears (`quantization.scheme`:
+    /// `"b1.58"` or `"a4.8"`), or `nil` for a plain floating-point model.
+    public var quantization: QuantizationScheme?
 
     /// A configuration; `headDim` defaults to `hiddenSize / numAttentionHeads`.
     public init(
         hiddenSize: Int, intermediateSize: Int, numAttentionHeads: Int, numKeyValueHeads: Int,
         numHiddenLayers: Int, vocabSize: Int, rmsNormEps: Double = 1e-5, ropeTheta: Double = 10_000,
         tieWordEmbeddings: Bool = true, maxPositionEmbeddings: Int = 2048, bosTokenId: Int? = nil,
-        eosTokenId: Int? = nil, hiddenAct: FeedForwardKind = .swiGLU, headDim: Int? = nil
+        eosTokenId: Int? = nil, hiddenAct: FeedForwardKind = .swiGLU, headDim: Int? = nil,
+        quantization: QuantizationScheme? = nil
     ) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -59,6 +63,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         self.eosTokenId = eosTokenId
         self.hiddenAct = hiddenAct
         self.headDim = headDim ?? hiddenSize / numAttentionHeads
+        self.quantization = quantization
     }
 
     enum CodingKeys: String, CodingKey {
@@ -79,6 +84,17 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         case architectures, modelType = "model_type", torchDtype = "torch_dtype"
         case attentionBias = "attention_bias", mlpBias = "mlp_bias"
         case ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
+        case quantization
+    }
+
+    /// The `quantization` section of `config.json`: the scheme, and (written only, for readers) what
+    /// it quantizes how. Not Hugging Face's `quantization_config`, so `transformers` loads the latent
+    /// floating-point weights as a plain Llama.
+    struct QuantizationSection: Codable {
+        var scheme: QuantizationScheme
+        var description: String?
+        var quantized: String?
+        var storage: String?
     }
 
     /// `rope_parameters` (transformers ≥ 5) or `rope_scaling` (older): only plain RoPE is supported.
@@ -122,6 +138,13 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         }
         hiddenAct = try c.decodeIfPresent(FeedForwardKind.self, forKey: .hiddenAct) ?? .swiGLU
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? hiddenSize / numAttentionHeads
+        do {
+            quantization = try c.decodeIfPresent(QuantizationSection.self, forKey: .quantization)?.scheme
+        } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .quantization, in: c,
+                debugDescription: "quantization must be {\"scheme\": \"b1.58\" or \"a4.8\"} (\(error))")
+        }
         if try c.decodeIfPresent(Bool.self, forKey: .attentionBias) == true
             || c.decodeIfPresent(Bool.self, forKey: .mlpBias) == true
         {
@@ -153,6 +176,16 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         try c.encode(headDim, forKey: .headDim)
         try c.encode(false, forKey: .attentionBias)
         try c.encode(false, forKey: .mlpBias)
+        if let quantization {
+            try c.encode(
+                QuantizationSection(
+                    scheme: quantization, description: quantization.summary,
+                    quantized:
+                        "the linear layers inside the transformer blocks; embeddings, norms and LM head are fp32",
+                    storage:
+                        "the stored weights are the fp32 latent weights; quantize them (absmean ternary) to serve"),
+                forKey: .quantization)
+        }
     }
 
     /// Query width, `numAttentionHeads · headDim`.
@@ -171,6 +204,11 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             )
         }
         guard headDim % 2 == 0 else { throw ModelError("head_dim (\(headDim)) must be even for rotary embeddings") }
+        if quantization == .a48 && hiddenAct != .reluSquaredGLU {
+            throw ModelError(
+                "quantization a4.8 needs the ReLU²GLU feed-forward (hidden_act \"relu2\"), not \"\(hiddenAct.rawValue)\""
+            )
+        }
     }
 }
 

@@ -190,8 +190,8 @@ final class BackwardScratch<T: TensorScalar> {
 ///   (OpenBLAS threads and `DispatchQueue.concurrentPerform`) and block the calling thread until
 ///   done, so call them from a dedicated thread or queue, not from Swift's cooperative pool.
 public final class LlamaModel<T: TensorScalar> {
-    /// The model's shape.
-    public let config: LlamaConfig
+    /// The model's shape (and quantization scheme, see ``setQuantization(_:)``).
+    public internal(set) var config: LlamaConfig
     /// Where each named tensor sits in ``parameters``.
     public let layout: ParameterLayout
     /// Every weight, one flat buffer laid out by ``layout``.
@@ -204,6 +204,10 @@ public final class LlamaModel<T: TensorScalar> {
     private var sparePass: ForwardPass<T>?
     /// Backward scratch, reused while the batch shape stays the same.
     private var spareScratch: BackwardScratch<T>?
+    /// With quantization: the block linears' ternary weights (same layout as ``parameters``).
+    var quantizedWeights: Buffer<T>?
+    /// Whether ``quantizedWeights`` matches ``parameters``.
+    var quantizedWeightsCurrent = false
 
     /// A model of `config` with every weight zero and the norms' weights one.
     public init(config: LlamaConfig) throws(ModelError) {
@@ -216,6 +220,7 @@ public final class LlamaModel<T: TensorScalar> {
         for entry in layout.entries where entry.shape.count == 1 {
             (parameters.pointer + entry.offset).update(repeating: 1, count: entry.count)
         }
+        if config.quantization != nil { quantizedWeights = Buffer(count: layout.count) }
     }
 
     /// A model of `config` with GPT-2-style random weights from `seed`: N(0, 0.02²) for every
@@ -306,10 +311,14 @@ public final class LlamaModel<T: TensorScalar> {
         let d = c.hiddenSize
         let f = c.intermediateSize
         let eps = T(c.rmsNormEps)
+        if l == 0 { prepareQuantizedWeights() }
         rmsNormForward(a.xn1.pointer, rstd: a.rstd1.pointer, x: x, weight: w(o.inputNorm), rows: n, dim: d, eps: eps)
-        linearForward(a.q.pointer, x: a.xn1.pointer, weight: w(o.q), rows: n, inDim: d, outDim: c.queryDim)
-        linearForward(a.k.pointer, x: a.xn1.pointer, weight: w(o.k), rows: n, inDim: d, outDim: c.keyValueDim)
-        linearForward(a.v.pointer, x: a.xn1.pointer, weight: w(o.v), rows: n, inDim: d, outDim: c.keyValueDim)
+        // With quantization the block linears' inputs are quantized in place (backward only needs
+        // the quantized values: STE), and the linears multiply the ternary weights.
+        quantizeInput(\.blockInput, a.xn1.pointer, rows: n, dim: d)
+        linearForward(a.q.pointer, x: a.xn1.pointer, weight: lw(o.q), rows: n, inDim: d, outDim: c.queryDim)
+        linearForward(a.k.pointer, x: a.xn1.pointer, weight: lw(o.k), rows: n, inDim: d, outDim: c.keyValueDim)
+        linearForward(a.v.pointer, x: a.xn1.pointer, weight: lw(o.v), rows: n, inDim: d, outDim: c.keyValueDim)
         applyRope(
             a.q.pointer, rows: n, heads: c.numAttentionHeads, headDim: c.headDim, positions: positions, table: ropeTable
         )
@@ -336,14 +345,17 @@ public final class LlamaModel<T: TensorScalar> {
                 out: a.attn.pointer, q: a.q.pointer, k: keys, v: values, probs: cache == nil ? a.probs.pointer : nil,
                 spans: spans, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim)
         }
-        linearForward(a.xMid.pointer, x: a.attn.pointer, weight: w(o.o), rows: n, inDim: c.queryDim, outDim: d)
+        quantizeInput(\.outputProjectionInput, a.attn.pointer, rows: n, dim: c.queryDim)
+        linearForward(a.xMid.pointer, x: a.attn.pointer, weight: lw(o.o), rows: n, inDim: c.queryDim, outDim: d)
         addInPlace(a.xMid.pointer, x, count: n * d)
         rmsNormForward(
             a.xn2.pointer, rstd: a.rstd2.pointer, x: a.xMid.pointer, weight: w(o.postNorm), rows: n, dim: d, eps: eps)
-        linearForward(a.gate.pointer, x: a.xn2.pointer, weight: w(o.gate), rows: n, inDim: d, outDim: f)
-        linearForward(a.up.pointer, x: a.xn2.pointer, weight: w(o.up), rows: n, inDim: d, outDim: f)
+        quantizeInput(\.blockInput, a.xn2.pointer, rows: n, dim: d)
+        linearForward(a.gate.pointer, x: a.xn2.pointer, weight: lw(o.gate), rows: n, inDim: d, outDim: f)
+        linearForward(a.up.pointer, x: a.xn2.pointer, weight: lw(o.up), rows: n, inDim: d, outDim: f)
         gluForward(a.h.pointer, gate: a.gate.pointer, up: a.up.pointer, count: n * f, kind: c.hiddenAct)
-        linearForward(out, x: a.h.pointer, weight: w(o.down), rows: n, inDim: f, outDim: d)
+        quantizeInput(\.downProjectionInput, a.h.pointer, rows: n, dim: f)
+        linearForward(out, x: a.h.pointer, weight: lw(o.down), rows: n, inDim: f, outDim: d)
         addInPlace(out, a.xMid.pointer, count: n * d)
     }
 
@@ -390,25 +402,28 @@ public final class LlamaModel<T: TensorScalar> {
         for l in stride(from: c.numHiddenLayers - 1, through: 0, by: -1) {
             let a = pass.layers[l]
             let o = layout.layers[l]
-            // dResid holds ∂L/∂out; out = xMid + down(h).
+            // dResid holds ∂L/∂out; out = xMid + down(h). With quantization, `h`, `attn`, `xn1`, `xn2`
+            // hold the quantized inputs and `lw` gives the ternary weights, so these are the
+            // gradients of the quantized linears, passed straight through the quantizers (STE) to
+            // the latent weights and to the activations (also through a4.8's top-K mask).
             linearBackward(
-                dx: dh.pointer, dWeight: g(o.down), dy: dResid.pointer, x: a.h.pointer, weight: w(o.down), rows: n,
+                dx: dh.pointer, dWeight: g(o.down), dy: dResid.pointer, x: a.h.pointer, weight: lw(o.down), rows: n,
                 inDim: f, outDim: d)
             gluBackward(
                 dGate: dGate.pointer, dUp: dUp.pointer, dh: dh.pointer, gate: a.gate.pointer, up: a.up.pointer,
                 count: n * f, kind: c.hiddenAct)
             linearBackward(
-                dx: dXn.pointer, dWeight: g(o.gate), dy: dGate.pointer, x: a.xn2.pointer, weight: w(o.gate), rows: n,
+                dx: dXn.pointer, dWeight: g(o.gate), dy: dGate.pointer, x: a.xn2.pointer, weight: lw(o.gate), rows: n,
                 inDim: d, outDim: f)
             linearBackward(
-                dx: dXn.pointer, dWeight: g(o.up), dy: dUp.pointer, x: a.xn2.pointer, weight: w(o.up), rows: n,
+                dx: dXn.pointer, dWeight: g(o.up), dy: dUp.pointer, x: a.xn2.pointer, weight: lw(o.up), rows: n,
                 inDim: d, outDim: f, accumulate: true)
             rmsNormBackward(
                 dx: dResid.pointer, dWeight: g(o.postNorm), dy: dXn.pointer, x: a.xMid.pointer, weight: w(o.postNorm),
                 rstd: a.rstd2.pointer, rows: n, dim: d)
             // dResid now holds ∂L/∂xMid; xMid = x + o(attn).
             linearBackward(
-                dx: dAttn.pointer, dWeight: g(o.o), dy: dResid.pointer, x: a.attn.pointer, weight: w(o.o), rows: n,
+                dx: dAttn.pointer, dWeight: g(o.o), dy: dResid.pointer, x: a.attn.pointer, weight: lw(o.o), rows: n,
                 inDim: c.queryDim, outDim: d)
             dk.zero()
             dv.zero()
@@ -423,13 +438,13 @@ public final class LlamaModel<T: TensorScalar> {
                 dk.pointer, rows: n, heads: c.numKeyValueHeads, headDim: c.headDim, positions: p.positions,
                 table: ropeTable, inverse: true)
             linearBackward(
-                dx: dXn.pointer, dWeight: g(o.q), dy: dq.pointer, x: a.xn1.pointer, weight: w(o.q), rows: n, inDim: d,
+                dx: dXn.pointer, dWeight: g(o.q), dy: dq.pointer, x: a.xn1.pointer, weight: lw(o.q), rows: n, inDim: d,
                 outDim: c.queryDim)
             linearBackward(
-                dx: dXn.pointer, dWeight: g(o.k), dy: dk.pointer, x: a.xn1.pointer, weight: w(o.k), rows: n, inDim: d,
+                dx: dXn.pointer, dWeight: g(o.k), dy: dk.pointer, x: a.xn1.pointer, weight: lw(o.k), rows: n, inDim: d,
                 outDim: c.keyValueDim, accumulate: true)
             linearBackward(
-                dx: dXn.pointer, dWeight: g(o.v), dy: dv.pointer, x: a.xn1.pointer, weight: w(o.v), rows: n, inDim: d,
+                dx: dXn.pointer, dWeight: g(o.v), dy: dv.pointer, x: a.xn1.pointer, weight: lw(o.v), rows: n, inDim: d,
                 outDim: c.keyValueDim, accumulate: true)
             rmsNormBackward(
                 dx: dResid.pointer, dWeight: g(o.inputNorm), dy: dXn.pointer, x: pass.residual[l].pointer,

@@ -82,6 +82,7 @@ public final class AdamW<T: TensorScalar> {
                 }
             }
         }
+        model.invalidateQuantizedWeights()
     }
 }
 

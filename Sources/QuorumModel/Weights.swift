@@ -49,6 +49,7 @@ extension LlamaModel {
     /// Reads every tensor of the layout from a safetensors file. F32, F64, F16 and BF16 are
     /// accepted; a tied model ignores a stored `lm_head.weight`; rotary `inv_freq` buffers are ignored.
     public func loadWeights(path: String) throws {
+        defer { invalidateQuantizedWeights() }
         let file = try SafeTensorsFile(path: path)
         let expected = Set(layout.entries.map(\.name))
         for info in file.tensors where !expected.contains(info.name) {

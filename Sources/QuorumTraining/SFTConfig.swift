@@ -84,6 +84,14 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// Most tokens generated per answer in evaluation.
     public var maxNewTokens: Int = 160
 
+    // Quantization-aware training (BitNet, PAPERS.md §2).
+    /// `""` or `"none"` (floating point), `"b1.58"` (ternary weights, INT8 activations, the whole run) or `"a4.8"`
+    /// (the paper's two stages: b1.58 for ``quantStage1Fraction`` of the steps, then the a4.8 scheme
+    /// continuing with the same AdamW state; needs `hidden_act` `relu2`).
+    public var quant: String = ""
+    /// With `quant` `a4.8`: the fraction of the steps trained in stage 1 (b1.58, 8-bit activations).
+    public var quantStage1Fraction: Double = 0.8
+
     /// The defaults above.
     public init() {}
 
@@ -126,6 +134,14 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try require(beta2 > 0 && beta2 < 1, "beta2 must be in (0, 1)")
         try require(evalEvery >= 0 && devCount >= 0, "eval_every and dev_count must not be negative")
         try require(maxNewTokens >= 8, "max_new_tokens must be at least 8")
+        try require(
+            quant.isEmpty || quant == "none" || QuantizationScheme(rawValue: quant) != nil,
+            "unknown quant \"\(quant)\": use b1.58 or a4.8 (or leave it empty for floating point)")
+        try require(
+            quant != QuantizationScheme.a48.rawValue || hiddenAct == FeedForwardKind.reluSquaredGLU.rawValue,
+            "quant a4.8 needs the ReLU²GLU feed-forward: set hidden_act to relu2")
+        try require(
+            quantStage1Fraction >= 0 && quantStage1Fraction <= 1, "quant_stage1_fraction must be in [0, 1]")
     }
 
     /// The model shape for a tokenizer of `vocabulary` ids with the given BOS/EOS.
@@ -134,7 +150,18 @@ public struct SFTConfig: Sendable, Hashable, Codable {
             hiddenSize: hidden, intermediateSize: intermediate, numAttentionHeads: heads, numKeyValueHeads: kvHeads,
             numHiddenLayers: layers, vocabSize: vocabulary, ropeTheta: ropeTheta, tieWordEmbeddings: true,
             maxPositionEmbeddings: maxPositions, bosTokenId: bos, eosTokenId: eos,
-            hiddenAct: FeedForwardKind(rawValue: hiddenAct) ?? .swiGLU)
+            hiddenAct: FeedForwardKind(rawValue: hiddenAct) ?? .swiGLU, quantization: quantStages.first?.scheme)
+    }
+
+    /// The quantization stages of the run: none; b1.58 for every step; or for a4.8, b1.58 for
+    /// ⌊quantStage1Fraction · steps⌋ steps and a4.8 for the rest (a stage with no steps is left out).
+    public var quantStages: [(scheme: QuantizationScheme, steps: Range<Int>)] {
+        guard let scheme = QuantizationScheme(rawValue: quant) else { return [] }
+        guard scheme == .a48 else { return [(scheme, 0..<steps)] }
+        let first = min(steps, max(0, Int((quantStage1Fraction * Double(steps)).rounded(.down))))
+        return [(QuantizationScheme.b158, 0..<first), (QuantizationScheme.a48, first..<steps)].filter {
+            !$0.steps.isEmpty
+        }
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -144,6 +171,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case maxPositions = "max_positions", hiddenAct = "hidden_act", ropeTheta = "rope_theta", seed, steps, batch
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
+        case quant, quantStage1Fraction = "quant_stage1_fraction"
     }
 
     /// Reads a configuration; absent keys keep their defaults.
@@ -182,6 +210,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.evalEvery, &evalEvery)
         try read(.devCount, &devCount)
         try read(.maxNewTokens, &maxNewTokens)
+        try read(.quant, &quant)
+        try read(.quantStage1Fraction, &quantStage1Fraction)
     }
 
     /// Loads a JSON configuration file, rejecting unknown keys.

@@ -36,6 +36,23 @@ public struct SFTStepReport: Sendable, Codable, Equatable {
     public var etaSeconds: Double
     /// Passes over the training data begun.
     public var epoch: Int
+    /// The quantization scheme of this step (`b1.58`, `a4.8`), `nil` in floating point.
+    public var quantization: String? = nil
+}
+
+/// One stage of quantization-aware training, as the training record lists it.
+public struct QuantizationStage: Sendable, Codable, Equatable {
+    /// `b1.58` or `a4.8`.
+    public var scheme: String
+    /// First and last optimiser step of the stage (1-based, inclusive).
+    public var firstStep: Int
+    public var lastStep: Int
+    /// Training tokens per second during the stage.
+    public var tokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case scheme, firstStep = "first_step", lastStep = "last_step", tokensPerSecond = "tokens_per_second"
+    }
 }
 
 /// Supervised fine-tuning from scratch (the seed model M0): question → solution, loss on the
@@ -139,6 +156,11 @@ public struct SFTTrainer: Sendable {
             .stage(
                 "training \(model.parameterCount) parameters for \(config.steps) steps of "
                     + "\(config.batch)×\(config.gradAccum) sequences"))
+        // Quantization-aware training: the stages' schemes switch on the same model and optimiser.
+        let stages = config.quantStages
+        var stageRecords: [QuantizationStage] = []
+        var stageTokens = 0
+        var stageNanos: UInt64 = 0
 
         var sampler = EpochSampler(exampleCount: examples.count, batchSize: config.batch, seed: config.seed)
         var losses: [Double] = []
@@ -149,7 +171,22 @@ public struct SFTTrainer: Sendable {
         var tokens = 0
         var average = 0.0
         for step in 0..<config.steps {
+            if let index = stages.firstIndex(where: { $0.steps.lowerBound == step }) {
+                let stage = stages[index]
+                do { try model.setQuantization(stage.scheme) } catch {
+                    throw TrainingError("cannot switch to quantization \(stage.scheme.rawValue): \(error)")
+                }
+                progress(
+                    .stage(
+                        "QAT stage \(index + 1)/\(stages.count): \(stage.scheme.rawValue) for steps "
+                            + "\(stage.steps.lowerBound + 1)–\(stage.steps.upperBound)"
+                            + (index > 0 ? ", continuing with the same AdamW state" : "")
+                            + " (\(stage.scheme.summary))"))
+                stageTokens = 0
+                stageNanos = 0
+            }
             let stepStart = DispatchTime.now().uptimeNanoseconds
+            let tokensBefore = tokens
             model.zeroGradients()
             var loss = 0.0
             for _ in 0..<config.gradAccum {
@@ -162,7 +199,18 @@ public struct SFTTrainer: Sendable {
             let norm = config.clip > 0 ? model.clipGradients(maxNorm: config.clip) : model.gradientNorm()
             let lr = schedule.rate(at: step)
             optimizer.update(model, lr: lr)
-            trainNanos += DispatchTime.now().uptimeNanoseconds - stepStart
+            let stepNanos = DispatchTime.now().uptimeNanoseconds - stepStart
+            trainNanos += stepNanos
+            if let scheme = model.quantization, let stage = stages.first(where: { $0.steps.contains(step) }) {
+                stageTokens += tokens - tokensBefore
+                stageNanos += stepNanos
+                if step == stage.steps.upperBound - 1 {
+                    stageRecords.append(
+                        QuantizationStage(
+                            scheme: scheme.rawValue, firstStep: stage.steps.lowerBound + 1, lastStep: step + 1,
+                            tokensPerSecond: Double(stageTokens) / max(Double(stageNanos) / 1e9, 1e-9)))
+                }
+            }
             losses.append(loss)
             norms.append(norm)
             average = 0.95 * average + 0.05 * loss
@@ -175,7 +223,8 @@ public struct SFTTrainer: Sendable {
                         smoothedLoss: average / (1 - Math.pow(0.95, Double(done))), learningRate: lr,
                         gradientNorm: norm, tokensPerSecond: Double(tokens) / max(elapsed, 1e-9),
                         elapsedSeconds: elapsed,
-                        etaSeconds: elapsed / Double(done) * Double(config.steps - done), epoch: sampler.epoch)))
+                        etaSeconds: elapsed / Double(done) * Double(config.steps - done), epoch: sampler.epoch,
+                        quantization: model.quantization?.rawValue)))
             let periodic = config.evalEvery > 0 && done % config.evalEvery == 0
             if !dev.isEmpty && (periodic || done == config.steps) {
                 let evalStart = DispatchTime.now().uptimeNanoseconds
@@ -195,10 +244,11 @@ public struct SFTTrainer: Sendable {
             tokensPerSecond: Double(tokens) / max(trainSeconds, 1e-9), loadAverageStart: loadStart,
             loadAverageEnd: currentLoadAverage())
         let record = TrainingRecord(
-            kind: "sft", formatVersion: 1, config: config, promptFormat: format, model: shape,
+            kind: "sft", formatVersion: 1, config: config, promptFormat: format, model: model.config,
             parameters: model.parameterCount, vocabulary: tokenizer.vocabSize, trainExamples: examples.count,
             meanExampleTokens: Double(examples.reduce(0) { $0 + $1.count }) / Double(examples.count), losses: losses,
-            gradientNorms: norms, evaluations: evaluations, timings: timings, started: started, finished: timestamp())
+            gradientNorms: norms, evaluations: evaluations, timings: timings, started: started, finished: timestamp(),
+            quantStages: stages.isEmpty ? nil : stageRecords)
         return Checkpoint(model: model, tokenizer: tokenizer, record: record)
     }
 

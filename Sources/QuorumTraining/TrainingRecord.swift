@@ -33,6 +33,8 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var started: String
     /// See ``started``.
     public var finished: String
+    /// Quantization-aware training stages (scheme and steps of each), `nil` for a floating-point run.
+    public var quantStages: [QuantizationStage]? = nil
 
     /// One dev evaluation during training.
     public struct DevEvaluation: Sendable, Codable, Equatable {
@@ -114,6 +116,7 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
         case kind, formatVersion = "format_version", config, promptFormat = "prompt_format", model, parameters
         case vocabulary, trainExamples = "train_examples", meanExampleTokens = "mean_example_tokens", losses
         case gradientNorms = "gradient_norms", evaluations, timings, started, finished
+        case quantStages = "quant_stages"
     }
 }
 

@@ -50,6 +50,13 @@ struct TrainCommand: AsyncParsableCommand {
         @Option(help: "Seed of the weights and the data order.") var seed: UInt64?
         @Option(help: "Evaluate on dev every this many steps (0: only at the end).") var evalEvery: Int?
         @Option(help: "Dev problems per evaluation (0: none).") var devCount: Int?
+        @Option(
+            help: """
+                Quantization-aware training: b1.58 (ternary weights, 8-bit activations) or a4.8 (BitNet a4.8's \
+                two stages: b1.58 first, then 4-bit/sparse activations with the same optimizer state; needs \
+                hidden_act relu2). none: floating point.
+                """) var quant: String?
+        @Option(help: "With --quant a4.8: fraction of the steps in stage 1 (b1.58).") var quantStage1Fraction: Double?
 
         @Flag(help: "Print a JSON summary on standard output.") var json = false
         @Flag(help: "No progress on standard error.") var quiet = false
@@ -80,6 +87,8 @@ struct TrainCommand: AsyncParsableCommand {
             if let seed { c.seed = seed }
             if let evalEvery { c.evalEvery = evalEvery }
             if let devCount { c.devCount = devCount }
+            if let quant { c.quant = quant }
+            if let quantStage1Fraction { c.quantStage1Fraction = quantStage1Fraction }
             if c.minLR > c.lr { c.minLR = c.lr / 10 }
             if c.warmup > c.steps { c.warmup = c.steps / 10 }
             do { try c.validate() } catch { throw ValidationError(error.message) }
@@ -90,7 +99,8 @@ struct TrainCommand: AsyncParsableCommand {
             let config = try resolvedConfig()
             let out = self.out
             if !force, FileManager.default.fileExists(atPath: out + "/model.safetensors") {
-                throw ValidationError("\(out) already holds a checkpoint; pass --force to replace it or choose another --out")
+                throw ValidationError(
+                    "\(out) already holds a checkpoint; pass --force to replace it or choose another --out")
             }
             let display = ProgressDisplay(enabled: !quiet)
             let checkpoint = try await runOnDedicatedThread { () throws -> SendableCheckpointSummary in
@@ -106,7 +116,8 @@ struct TrainCommand: AsyncParsableCommand {
                 finalLoss: record.losses.suffix(20).reduce(0, +) / Double(max(1, min(20, record.losses.count))),
                 trainSeconds: record.timings.trainSeconds, totalSeconds: record.timings.totalSeconds,
                 tokensPerSecond: record.timings.tokensPerSecond, loadAverageStart: record.timings.loadAverageStart,
-                loadAverageEnd: record.timings.loadAverageEnd, dev: record.evaluations.last, config: record.config)
+                loadAverageEnd: record.timings.loadAverageEnd, dev: record.evaluations.last, config: record.config,
+                quantStages: record.quantStages)
             if json {
                 try printJSON(summary)
             } else {
@@ -142,11 +153,14 @@ private struct TrainSummary: Encodable {
     var loadAverageEnd: Double?
     var dev: TrainingRecord.DevEvaluation?
     var config: SFTConfig
+    /// Quantization-aware training stages, when there were any.
+    var quantStages: [QuantizationStage]?
 
     enum CodingKeys: String, CodingKey {
         case out, parameters, vocabulary, steps, finalLoss = "final_loss", trainSeconds = "train_seconds"
         case totalSeconds = "total_seconds", tokensPerSecond = "tokens_per_second"
         case loadAverageStart = "load_average_start", loadAverageEnd = "load_average_end", dev, config
+        case quantStages = "quant_stages"
     }
 }
 
@@ -178,10 +192,12 @@ private final class ProgressDisplay: Sendable {
                 return true
             }
             guard due else { return }
-            let line = String(
-                format: "step %d/%d  loss %.4f (avg %.4f)  lr %.2e  |g| %.2f  %.0f tok/s  elapsed %@  ETA %@",
-                s.step, s.totalSteps, s.loss, s.smoothedLoss, s.learningRate, s.gradientNorm, s.tokensPerSecond,
-                formatDuration(s.elapsedSeconds), formatDuration(s.etaSeconds))
+            let line =
+                (s.quantization.map { "[\($0)] " } ?? "")
+                + String(
+                    format: "step %d/%d  loss %.4f (avg %.4f)  lr %.2e  |g| %.2f  %.0f tok/s  elapsed %@  ETA %@",
+                    s.step, s.totalSteps, s.loss, s.smoothedLoss, s.learningRate, s.gradientNorm, s.tokensPerSecond,
+                    formatDuration(s.elapsedSeconds), formatDuration(s.etaSeconds))
             write(terminal ? "\r\u{1B}[K" + line : line + "\n")
         case .evaluation(let e):
             clearLine()
