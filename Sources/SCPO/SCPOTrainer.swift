@@ -301,6 +301,8 @@ public struct SCPOTrainer: Sendable {
             bestParameters.withUnsafeBufferPointer {
                 model.parameters.pointer.update(from: $0.baseAddress!, count: $0.count)
             }
+            // A quantization-aware (ternary) policy re-derives its ternary weights from the restored ones.
+            model.invalidateQuantizedWeights()
         }
         record.restoredBest = record.bestEpoch == config.epochs || config.restoreBest
         record.devMetric = evaluate == nil ? nil : "dev_accuracy"

@@ -84,6 +84,41 @@ struct TrainerTests {
         #expect(text.contains("\"best_epoch\":2") && text.contains("\"step_reward_margins\""))
     }
 
+    @Test("a ternary (quantization-aware) policy learns the preference; the restored best epoch is re-quantized")
+    func ternaryPolicy() throws {
+        var config = TinyShapes.training()
+        config.quantization = .b158
+        let pairs = randomPairs(count: 8, vocab: 29, seed: 11, weights: [1, 0.5])
+        let model = try LlamaModel<Float>(config: config, seed: 24)
+        var calls = 0
+        var snapshots: [[Float]] = []
+        let record = try SCPOTrainer(config: Self.config(epochs: 4)).run(
+            policy: model, pairs: pairs,
+            evaluate: { _ in
+                defer { calls += 1 }
+                return [0.1, 0.2, 0.6, 0.3, 0.4][calls]
+            },
+            epochEnded: { _, policy in
+                snapshots.append(policy.masterModel.parameters.array)
+                return nil
+            })
+        #expect(record.bestEpoch == 2 && model.parameters.array == snapshots[1])
+        let first = try #require(record.epochs.first?.train)
+        #expect(record.epochs[1].train.rewardMargin! > first.rewardMargin!)
+
+        // The restored model scores like a fresh ternary model holding epoch 2's latent weights:
+        // its ternary copy was re-derived from them, not left over from the last epoch.
+        let fresh = try LlamaModel<Float>(config: config, seed: 0)
+        snapshots[1].withUnsafeBufferPointer { fresh.parameters.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        fresh.invalidateQuantizedWeights()
+        var restored = pairs
+        var expected = pairs
+        ReferenceScorer.score(&restored, with: model)
+        ReferenceScorer.score(&expected, with: fresh)
+        #expect(restored.map(\.reference!.chosen) == expected.map(\.reference!.chosen))
+        #expect(restored.map(\.reference!.rejected) == expected.map(\.reference!.rejected))
+    }
+
     @Test("LMSI raises the chosen responses' likelihood; irpo-gold and unweighted run the same loop")
     func baselines() throws {
         let pairs = randomPairs(count: 6, vocab: 29, seed: 10, weights: [0.25])
