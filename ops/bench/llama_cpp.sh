@@ -35,7 +35,11 @@ bin=$build/bin
 threads=${THREADS:-2}
 gen=${GEN:-128}
 reps=${REPS:-5}
-for tool in llama-bench llama-batched-bench llama-simple; do
+case $mode in
+bench) tools="llama-bench llama-batched-bench" ;;
+*) tools="llama-simple" ;;
+esac
+for tool in $tools; do
     if [[ ! -x $bin/$tool ]]; then
         echo "error: $bin/$tool is missing; build it first (see the top of $0)" >&2
         exit 1
