@@ -53,11 +53,23 @@ bench)
         echo "## $model"
         echo "load before: $(cat /proc/loadavg)"
         echo "\$ llama-bench -m $model -t $threads -p 0 -n $gen -r $reps"
-        "$bin/llama-bench" -m "$model" -t "$threads" -p 0 -n "$gen" -r "$reps" -o md
+        "$bin/llama-bench" -m "$model" -t "$threads" -p 0 -n "$gen" -r "$reps" -o json 2>/dev/null | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    s, mean, sd = r["samples_ts"], r["avg_ts"], r["stddev_ts"]
+    runs = " ".join("%.1f" % x for x in s)
+    print("tg%d t=%d %s: mean %.1f +- %.1f tokens/s, best %.1f, runs %s"
+          % (r["n_gen"], r["n_threads"], r["model_type"], mean, sd, max(s), runs))'
         echo "load: $(cat /proc/loadavg)"
         echo "\$ llama-batched-bench -m $model -t $threads -tb $threads -c 2048 -b 2048 -ub 512 -npp 32 -ntg $gen -npl 1,8 -pps"
-        "$bin/llama-batched-bench" -m "$model" -t "$threads" -tb "$threads" -c 2048 -b 2048 -ub 512 \
-            -npp 32 -ntg "$gen" -npl 1,8 -pps 2>/dev/null | grep '^|'
+        log=$(mktemp)
+        if ! "$bin/llama-batched-bench" -m "$model" -t "$threads" -tb "$threads" -c 2048 -b 2048 -ub 512 \
+            -npp 32 -ntg "$gen" -npl 1,8 -pps >"$log" 2>&1; then
+            echo "llama-batched-bench failed:" >&2
+            tail -5 "$log" >&2
+        fi
+        grep '^|' "$log" || true
+        rm -f "$log"
         echo "load after: $(cat /proc/loadavg)"
         echo
     done
