@@ -42,6 +42,7 @@ let package = Package(
         // Pure building blocks.
         .target(name: "QuorumDigest", swiftSettings: numericSettings),
         .target(name: "SafeTensors", swiftSettings: swiftSettings),
+        .target(name: "GGUF", swiftSettings: swiftSettings),
         .target(
             name: "NeuZip", dependencies: ["QuorumDigest", "SafeTensors"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
@@ -90,6 +91,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant",
+                "GGUF",
             ],
             swiftSettings: swiftSettings),
 
@@ -105,6 +107,7 @@ let package = Package(
             name: "SCPOTests", dependencies: ["SCPO", "QuorumModel", "QuorumTensor", "QuorumVoting"],
             exclude: ["Fixtures"]),
         .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
         .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),

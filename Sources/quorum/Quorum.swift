@@ -16,6 +16,7 @@ struct Quorum: AsyncParsableCommand {
             RunCommand.self, ManagerCommand.self, RoundsCommand.self, PairsCommand.self, TaskCommand.self, TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self,
             CkptCommand.self,
             BenchCommand.self,
+            ExportCommand.self,
         ])
 
     static func main() async {
