@@ -94,8 +94,11 @@ struct TrainerTests {
         var snapshots: [[Float]] = []
         let record = try SCPOTrainer(config: Self.config(epochs: 4)).run(
             policy: model, pairs: pairs,
-            evaluate: { _ in
+            evaluate: { policy in
                 defer { calls += 1 }
+                // A forward pass, as a dev evaluation makes: it leaves the ternary copy current.
+                var scored = pairs
+                ReferenceScorer.score(&scored, with: policy.masterModel)
                 return [0.1, 0.2, 0.6, 0.3, 0.4][calls]
             },
             epochEnded: { _, policy in
