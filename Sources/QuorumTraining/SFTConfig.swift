@@ -27,6 +27,11 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// `b * a =` instead (fixed per problem from `seed`): several equally valid reasoning paths per
     /// problem, the diversity self-consistency votes over. 0 keeps the generator's solutions.
     public var swapOperands: Double = 0
+    /// Distinct valid solutions generated per training problem (operands swapped, two-digit
+    /// operands split into tens and units, computation before the sentence; see
+    /// ``VariedProblem``); each time a problem is drawn for a batch, one of them is picked at random
+    /// (from `seed`). 1 keeps the generator's one solution.
+    public var solutionVariants: Int = 1
 
     // Tokenizer.
     /// Vocabulary size of the byte-level BPE tokenizer trained on the training problems.
@@ -83,6 +88,15 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     public var devCount: Int = 100
     /// Most tokens generated per answer in evaluation.
     public var maxNewTokens: Int = 160
+    /// Samples per dev problem (temperature 0.7, top-p 0.9) for a majority-of-k accuracy at each
+    /// dev evaluation; 0 evaluates greedy decoding only.
+    public var devK: Int = 0
+    /// Which weights the run keeps: `last` (the final step's) or `margin` (those of the dev
+    /// evaluation with the largest majority-of-k minus greedy accuracy, among evaluations whose
+    /// greedy accuracy is at least ``selectMinGreedy``; ties go to the later one; needs `dev_k` > 0).
+    public var select: String = "last"
+    /// The least dev greedy accuracy an evaluation needs to be chosen by `select: margin`.
+    public var selectMinGreedy: Double = 0
 
     /// The defaults above.
     public init() {}
@@ -126,6 +140,14 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try require(beta2 > 0 && beta2 < 1, "beta2 must be in (0, 1)")
         try require(evalEvery >= 0 && devCount >= 0, "eval_every and dev_count must not be negative")
         try require(maxNewTokens >= 8, "max_new_tokens must be at least 8")
+        try require(
+            (1...64).contains(solutionVariants), "solution_variants must be between 1 and 64 (got \(solutionVariants))")
+        try require(devK >= 0, "dev_k must not be negative")
+        try require(select == "last" || select == "margin", "select must be \"last\" or \"margin\" (got \"\(select)\")")
+        try require(
+            select == "last" || (devK > 0 && devCount > 0),
+            "select: margin needs dev_k > 0 and dev_count > 0 (majority-of-k on the dev split)")
+        try require((0...1).contains(selectMinGreedy), "select_min_greedy must be in [0, 1]")
     }
 
     /// The model shape for a tokenizer of `vocabulary` ids with the given BOS/EOS.
@@ -144,6 +166,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case maxPositions = "max_positions", hiddenAct = "hidden_act", ropeTheta = "rope_theta", seed, steps, batch
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
+        case solutionVariants = "solution_variants", devK = "dev_k", select, selectMinGreedy = "select_min_greedy"
     }
 
     /// Reads a configuration; absent keys keep their defaults.
@@ -182,6 +205,10 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.evalEvery, &evalEvery)
         try read(.devCount, &devCount)
         try read(.maxNewTokens, &maxNewTokens)
+        try read(.solutionVariants, &solutionVariants)
+        try read(.devK, &devK)
+        try read(.select, &select)
+        try read(.selectMinGreedy, &selectMinGreedy)
     }
 
     /// Loads a JSON configuration file, rejecting unknown keys.
