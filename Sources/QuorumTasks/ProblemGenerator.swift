@@ -25,9 +25,18 @@ public struct ProblemGenerator: Sendable {
     ///
     /// - Throws: ``TaskError`` with code `exhausted` if the knobs allow too few distinct problems.
     public func generate(split: DataSplit, count: Int, seed: UInt64) throws -> [Problem] {
+        try generateVaried(split: split, count: count, seed: seed, variants: 1).map(\.problem)
+    }
+
+    /// The problems ``generate(split:count:seed:)`` gives, each with up to `variants` distinct
+    /// valid solutions (the problem's own first; see ``VariedProblem``). The problems do not depend
+    /// on `variants`; the extra solutions are deterministic in `seed` too.
+    ///
+    /// - Throws: ``TaskError`` with code `exhausted` if the knobs allow too few distinct problems.
+    public func generateVaried(split: DataSplit, count: Int, seed: UInt64, variants: Int) throws -> [VariedProblem] {
         var rng = SplitMix64(seed: seed)
         var seen: Set<String> = []
-        var problems: [Problem] = []
+        var problems: [VariedProblem] = []
         problems.reserveCapacity(count)
         let attemptLimit = count * 200 + 10_000
         var attempts = 0
@@ -40,27 +49,36 @@ public struct ProblemGenerator: Sendable {
                         + "\(config.minSteps)–\(config.maxSteps) and max-number \(config.maxNumber); ask for fewer, "
                         + "raise --max-number, or widen the steps range")
             }
-            guard let problem = candidate(&rng, split: split),
-                seen.insert(DataSplit.normalize(problem.question)).inserted
+            guard let varied = candidate(&rng, split: split, variants: variants),
+                seen.insert(DataSplit.normalize(varied.problem.question)).inserted
             else { continue }
-            problems.append(problem)
+            problems.append(varied)
         }
         return problems
     }
 
-    /// The next candidate from the stream, or nil if the drawn template could not keep its rules or
-    /// the question belongs to another split.
-    func candidate(_ rng: inout SplitMix64, split: DataSplit) -> Problem? {
+    /// The next candidate from the stream with up to `variants` solutions, or nil if the drawn
+    /// template could not keep its rules or the question belongs to another split.
+    func candidate(_ rng: inout SplitMix64, split: DataSplit, variants: Int = 1) -> VariedProblem? {
         let steps = rng.int(in: config.minSteps...config.maxSteps)
         let eligible = Self.templates.filter { $0.steps.contains(steps) }
         let template = rng.pick(eligible)
-        var context = TemplateContext(rng: SplitMix64(seed: rng.next()), config: config)
+        let storySeed = rng.next()
+        var context = TemplateContext(rng: SplitMix64(seed: storySeed), config: config)
         template.write(steps, &context)
         guard let (question, solution, answer) = context.story.finished(), context.story.lines.count == steps else {
             return nil
         }
         let hash = DataSplit.questionHash(question)
         guard DataSplit.of(hash: hash) == split else { return nil }
-        return Problem(id: DataSplit.id(hash: hash), question: question, answer: String(answer), solution: solution)
+        let problem = Problem(
+            id: DataSplit.id(hash: hash), question: question, answer: String(answer), solution: solution)
+        guard variants > 1 else { return VariedProblem(problem: problem, solutions: [solution]) }
+        // A stream of its own, so the problems stay the same whatever `variants` is.
+        var variantRNG = SplitMix64(seed: storySeed ^ 0x9E37_79B9_7F4A_7C15)
+        return VariedProblem(
+            problem: problem,
+            solutions: SolutionStep.solutions(
+                of: context.story.steps, answer: answer, count: variants, rng: &variantRNG))
     }
 }

@@ -1,5 +1,5 @@
 /// The four operations a solution step may use, written as in solutions.
-enum Operation: String, Sendable {
+enum Operation: String, Sendable, Hashable {
     case add = "+"
     case subtract = "-"
     case multiply = "*"
@@ -13,6 +13,8 @@ struct Story {
     private(set) var sentences: [String] = []
     /// The solution's lines so far (without the `####` line).
     private(set) var lines: [String] = []
+    /// The steps behind ``lines``, in order, for writing other valid solutions (see ``SolutionStep``).
+    private(set) var steps: [SolutionStep] = []
     /// The last step's result.
     private(set) var result: Int?
     /// Whether a step broke a rule; the template's attempt is then thrown away.
@@ -45,6 +47,10 @@ struct Story {
         }
         if value < 2 || value > maxResult { failed = true }
         lines.append(capitalizingFirst(line("\(left) \(operation.rawValue) \(right) = \(value)")))
+        steps.append(
+            SolutionStep(
+                left: left, operation: operation, right: right, value: value,
+                template: line(SolutionStep.slot)))
         result = value
         return value
     }

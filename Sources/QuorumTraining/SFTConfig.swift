@@ -27,6 +27,11 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// `b * a =` instead (fixed per problem from `seed`): several equally valid reasoning paths per
     /// problem, the diversity self-consistency votes over. 0 keeps the generator's solutions.
     public var swapOperands: Double = 0
+    /// Distinct valid solutions generated per training problem (operands swapped, two-digit
+    /// operands split into tens and units, computation before the sentence; see
+    /// ``VariedProblem``); each time a problem is drawn for a batch, one of them is picked at random
+    /// (from `seed`). 1 keeps the generator's one solution.
+    public var solutionVariants: Int = 1
 
     // Tokenizer.
     /// Vocabulary size of the byte-level BPE tokenizer trained on the training problems.
@@ -83,6 +88,15 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     public var devCount: Int = 100
     /// Most tokens generated per answer in evaluation.
     public var maxNewTokens: Int = 160
+    /// Samples per dev problem (temperature 0.7, top-p 0.9) for a majority-of-k accuracy at each
+    /// dev evaluation; 0 evaluates greedy decoding only.
+    public var devK: Int = 0
+    /// Which weights the run keeps: `last` (the final step's) or `margin` (those of the dev
+    /// evaluation with the largest majority-of-k minus greedy accuracy, among evaluations whose
+    /// greedy accuracy is at least ``selectMinGreedy``; ties go to the later one; needs `dev_k` > 0).
+    public var select: String = "last"
+    /// The least dev greedy accuracy an evaluation needs to be chosen by `select: margin`.
+    public var selectMinGreedy: Double = 0
 
     // Quantization-aware training (BitNet, PAPERS.md §2).
     /// `""` or `"none"` (floating point), `"b1.58"` (ternary weights, INT8 activations, the whole run) or `"a4.8"`
@@ -142,6 +156,14 @@ public struct SFTConfig: Sendable, Hashable, Codable {
             "quant a4.8 needs the ReLU²GLU feed-forward: set hidden_act to relu2")
         try require(
             quantStage1Fraction >= 0 && quantStage1Fraction <= 1, "quant_stage1_fraction must be in [0, 1]")
+        try require(
+            (1...64).contains(solutionVariants), "solution_variants must be between 1 and 64 (got \(solutionVariants))")
+        try require(devK >= 0, "dev_k must not be negative")
+        try require(select == "last" || select == "margin", "select must be \"last\" or \"margin\" (got \"\(select)\")")
+        try require(
+            select == "last" || (devK > 0 && devCount > 0),
+            "select: margin needs dev_k > 0 and dev_count > 0 (majority-of-k on the dev split)")
+        try require((0...1).contains(selectMinGreedy), "select_min_greedy must be in [0, 1]")
     }
 
     /// The model shape for a tokenizer of `vocabulary` ids with the given BOS/EOS.
@@ -172,6 +194,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
         case quant, quantStage1Fraction = "quant_stage1_fraction"
+        case solutionVariants = "solution_variants", devK = "dev_k", select, selectMinGreedy = "select_min_greedy"
     }
 
     /// Reads a configuration; absent keys keep their defaults.
@@ -212,6 +235,10 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.maxNewTokens, &maxNewTokens)
         try read(.quant, &quant)
         try read(.quantStage1Fraction, &quantStage1Fraction)
+        try read(.solutionVariants, &solutionVariants)
+        try read(.devK, &devK)
+        try read(.select, &select)
+        try read(.selectMinGreedy, &selectMinGreedy)
     }
 
     /// Loads a JSON configuration file, rejecting unknown keys.

@@ -80,11 +80,12 @@ public struct SFTTrainer: Sendable {
         try config.validate()
         let start = DispatchTime.now().uptimeNanoseconds
         progress(.stage("generating \(config.trainCount) train and \(config.devCount) dev problems"))
-        let train: [Problem]
+        let train: [VariedProblem]
         let dev: [Problem]
         do {
             let generator = try ProblemGenerator(config: config.generator)
-            train = try generator.generate(split: .train, count: config.trainCount, seed: config.dataSeed)
+            train = try generator.generateVaried(
+                split: .train, count: config.trainCount, seed: config.dataSeed, variants: config.solutionVariants)
             dev = try generator.generate(split: .dev, count: config.devCount, seed: config.dataSeed)
         } catch let error as TaskError {
             throw TrainingError(error.message)
@@ -92,19 +93,30 @@ public struct SFTTrainer: Sendable {
             throw TrainingError("cannot generate problems: \(error)")
         }
         let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return try run(train: train, dev: dev, dataSeconds: dataSeconds, progress: progress)
+        return try run(
+            train: train.map(\.problem), dev: dev, solutions: train.map(\.solutions), dataSeconds: dataSeconds,
+            progress: progress)
     }
 
     /// Trains a tokenizer and a fresh model on `train`, evaluating on `dev` every
     /// ``SFTConfig/evalEvery`` steps and at the end; returns the checkpoint with its record.
     ///
+    /// `solutions[i]`, when given, lists valid solutions of `train[i]`: each time the problem is
+    /// drawn for a batch, one of them is picked at random instead of `train[i].solution`.
+    ///
     /// - Throws: ``TrainingError`` when the configuration is invalid or an example does not fit
     ///   ``SFTConfig/maxPositions``.
     public func run(
-        train: [Problem], dev: [Problem], dataSeconds: Double = 0, progress: (SFTEvent) -> Void = { _ in }
+        train: [Problem], dev: [Problem], solutions: [[String]]? = nil, dataSeconds: Double = 0,
+        progress: (SFTEvent) -> Void = { _ in }
     ) throws(TrainingError) -> Checkpoint {
         try config.validate()
         guard !train.isEmpty else { throw TrainingError("there are no training problems") }
+        if let solutions {
+            guard solutions.count == train.count, solutions.allSatisfy({ !$0.isEmpty }) else {
+                throw TrainingError("solutions must list at least one solution for each of the \(train.count) problems")
+            }
+        }
         let started = timestamp()
         let loadStart = currentLoadAverage()
         let clockStart = DispatchTime.now().uptimeNanoseconds - UInt64(dataSeconds * 1e9)
@@ -133,7 +145,19 @@ public struct SFTTrainer: Sendable {
             } : train
         let examples = SFTData.examples(trainProblems, tokenizer: tokenizer, format: format)
         let devExamples = SFTData.examples(dev, tokenizer: tokenizer, format: format)
-        let longest = (examples + devExamples).map(\.count).max() ?? 0
+        // The other solutions, tokenized once (the prompt is shared with `examples`).
+        let variantResponses: [[[Int]]]? = solutions.flatMap { lists in
+            lists.allSatisfy { $0.count == 1 }
+                ? nil
+                : zip(lists, examples).map { list, example in
+                    [example.response]
+                        + list.dropFirst().map { format.responseTokens(solution: $0, tokenizer: tokenizer) }
+                }
+        }
+        let longestVariant = variantResponses.map { lists in
+            zip(lists, examples).map { list, example in example.prompt.count + list.map(\.count).max()! }.max() ?? 0
+        }
+        let longest = max((examples + devExamples).map(\.count).max() ?? 0, longestVariant ?? 0)
         guard longest <= config.maxPositions else {
             throw TrainingError(
                 "the longest example has \(longest) tokens, more than max_positions (\(config.maxPositions)); "
@@ -163,6 +187,13 @@ public struct SFTTrainer: Sendable {
         var stageNanos: UInt64 = 0
 
         var sampler = EpochSampler(exampleCount: examples.count, batchSize: config.batch, seed: config.seed)
+        var variantRNG = QuorumTensor.SplitMix64(seed: config.seed, stream: 0x7A1)
+        func example(_ index: Int) -> SFTExample {
+            guard let variants = variantResponses?[index], variants.count > 1 else { return examples[index] }
+            let pick = Int(variantRNG.next() % UInt64(variants.count))
+            return SFTExample(prompt: examples[index].prompt, response: variants[pick])
+        }
+        var best: (margin: Double, step: Int, weights: [Float], scheme: QuantizationScheme?)?
         var losses: [Double] = []
         var norms: [Double] = []
         var evaluations: [TrainingRecord.DevEvaluation] = []
@@ -190,7 +221,7 @@ public struct SFTTrainer: Sendable {
             model.zeroGradients()
             var loss = 0.0
             for _ in 0..<config.gradAccum {
-                let batch = sampler.next().map { examples[$0] }
+                let batch = sampler.next().map { example($0) }
                 tokens += batch.reduce(0) { $0 + $1.count }
                 let pass = model.forward(SFTData.batch(batch))
                 loss += Double(model.backwardCrossEntropy(pass, scale: 1 / Float(config.gradAccum)))
@@ -233,7 +264,35 @@ public struct SFTTrainer: Sendable {
                 evalNanos += DispatchTime.now().uptimeNanoseconds - evalStart
                 evaluations.append(evaluation)
                 progress(.evaluation(evaluation))
+                if config.select == "margin", let majority = evaluation.majorityAccuracy,
+                    evaluation.greedyAccuracy >= config.selectMinGreedy
+                {
+                    let margin = majority - evaluation.greedyAccuracy
+                    if best == nil || margin >= best!.margin {
+                        best = (
+                            margin, done,
+                            Array(UnsafeBufferPointer(start: model.parameters.pointer, count: model.parameterCount)),
+                            model.quantization
+                        )
+                    }
+                }
             }
+        }
+        var selectedStep: Int?
+        if let best, best.step != config.steps {
+            best.weights.withUnsafeBufferPointer {
+                model.parameters.pointer.update(from: $0.baseAddress!, count: model.parameterCount)
+            }
+            // The kept weights were trained under the QAT scheme of their step (stage 1 of a4.8 is b1.58);
+            // setting it also re-derives the ternary copy from the restored latent weights.
+            do { try model.setQuantization(best.scheme) } catch {
+                throw TrainingError("cannot restore quantization \(best.scheme?.rawValue ?? "none"): \(error)")
+            }
+            selectedStep = best.step
+            progress(
+                .stage(
+                    "keeping the weights of step \(best.step) (largest dev majority-minus-greedy margin, "
+                        + "\((100 * best.margin).rounded()) points)"))
         }
 
         let trainSeconds = Double(trainNanos) / 1e9
@@ -247,8 +306,8 @@ public struct SFTTrainer: Sendable {
             kind: "sft", formatVersion: 1, config: config, promptFormat: format, model: model.config,
             parameters: model.parameterCount, vocabulary: tokenizer.vocabSize, trainExamples: examples.count,
             meanExampleTokens: Double(examples.reduce(0) { $0 + $1.count }) / Double(examples.count), losses: losses,
-            gradientNorms: norms, evaluations: evaluations, timings: timings, started: started, finished: timestamp(),
-            quantStages: stages.isEmpty ? nil : stageRecords)
+            gradientNorms: norms, evaluations: evaluations, selectedStep: selectedStep, timings: timings,
+            started: started, finished: timestamp(), quantStages: stages.isEmpty ? nil : stageRecords)
         return Checkpoint(model: model, tokenizer: tokenizer, record: record)
     }
 
@@ -268,12 +327,22 @@ public struct SFTTrainer: Sendable {
         }
         let evaluator = Evaluator(
             model: model, tokenizer: tokenizer, format: format, maxNewTokens: config.maxNewTokens)
-        let answers = evaluator.greedyAnswers(dev.map(\.question)).answers
-        let correct = zip(answers, dev).reduce(0) { total, pair in
-            total + (pair.0 != nil && pair.0 == AnswerExtractor.normalize(pair.1.answer) ? 1 : 0)
+        let greedy: Double
+        var majority: Double?
+        if config.devK > 0 {
+            let result = evaluator.evaluate(dev, k: config.devK).result
+            greedy = result.greedyAccuracy
+            majority = result.majorityAccuracy
+        } else {
+            let answers = evaluator.greedyAnswers(dev.map(\.question)).answers
+            let correct = zip(answers, dev).reduce(0) { total, pair in
+                total + (pair.0 != nil && pair.0 == AnswerExtractor.normalize(pair.1.answer) ? 1 : 0)
+            }
+            greedy = Double(correct) / Double(dev.count)
         }
         return TrainingRecord.DevEvaluation(
-            step: step, loss: lossSum / Double(max(scored, 1)), greedyAccuracy: Double(correct) / Double(dev.count),
-            count: dev.count, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            step: step, loss: lossSum / Double(max(scored, 1)), greedyAccuracy: greedy, count: dev.count,
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, majorityAccuracy: majority,
+            k: config.devK > 0 ? config.devK : nil)
     }
 }

@@ -2,9 +2,55 @@ public import Foundation
 public import QuorumModel
 
 /// The JSON record of one training run, written beside the weights as `training_record.json`.
+///
+/// The fields describe the supervised (SFT) run the weights started from. A folder whose weights a
+/// later run changed (SCPO or a baseline, `quorum train scpo`) says so in ``producedBy`` and
+/// ``laterRuns``; older folders without these fields load unchanged.
 public struct TrainingRecord: Sendable, Codable, Equatable {
-    /// What kind of run made the checkpoint (`"sft"`).
+    /// What kind of run this record's fields describe (`"sft"`).
     public var kind: String
+    /// The kind of run that wrote the weights in the folder (`"sft"`, `"scpo"`, `"irpo-gold"`, …);
+    /// nil (older records) means ``kind``.
+    public var producedBy: String?
+    /// The runs after the SFT run that changed the weights, oldest first (nil: none).
+    public var laterRuns: [LaterRun]?
+
+    /// The kind of run that wrote the weights in the folder.
+    public var weightsFrom: String { producedBy ?? kind }
+
+    /// A run that changed the weights after the SFT run this record describes.
+    public struct LaterRun: Sendable, Codable, Equatable {
+        /// Its kind: the SCPO mode (`scpo`, `scpo-unweighted`, `irpo-gold`, `lmsi`).
+        public var kind: String
+        /// The file in the same folder that records it (e.g. `scpo_record.json`).
+        public var record: String
+        /// The checkpoint folder it started from.
+        public var sourceModel: String
+        /// When it finished (ISO 8601, UTC).
+        public var finished: String
+
+        /// A later run from its fields.
+        public init(kind: String, record: String, sourceModel: String, finished: String) {
+            self.kind = kind
+            self.record = record
+            self.sourceModel = sourceModel
+            self.finished = finished
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case kind, record, sourceModel = "source_model", finished
+        }
+    }
+
+    /// This record for a folder whose weights `run` changed afterwards: ``producedBy`` becomes the
+    /// run's kind and the run is appended to ``laterRuns``. A record carried over from an
+    /// SCPO-trained folder still lists the earlier runs, so a chain of rounds stays traceable.
+    public func continued(by run: LaterRun) -> TrainingRecord {
+        var record = self
+        record.producedBy = run.kind
+        record.laterRuns = (laterRuns ?? []) + [run]
+        return record
+    }
     /// Version of this record's layout.
     public var formatVersion: Int
     /// The run's configuration.
@@ -27,6 +73,9 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var gradientNorms: [Double]
     /// The periodic dev evaluations.
     public var evaluations: [DevEvaluation]
+    /// The step whose weights the folder holds, when ``SFTConfig/select`` chose an earlier one than
+    /// the last (nil: the last step's; absent in older records).
+    public var selectedStep: Int?
     /// Wall-clock timings and throughput.
     public var timings: Timings
     /// When the run started and finished (ISO 8601, UTC).
@@ -44,22 +93,32 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
         public var loss: Double
         /// Greedy accuracy on the dev problems.
         public var greedyAccuracy: Double
+        /// Majority-of-``k`` accuracy (temperature 0.7, top-p 0.9), when ``SFTConfig/devK`` > 0.
+        public var majorityAccuracy: Double?
+        /// Samples per problem of ``majorityAccuracy``.
+        public var k: Int?
         /// Dev problems evaluated.
         public var count: Int
         /// Seconds it took.
         public var seconds: Double
 
         /// An evaluation record.
-        public init(step: Int, loss: Double, greedyAccuracy: Double, count: Int, seconds: Double) {
+        public init(
+            step: Int, loss: Double, greedyAccuracy: Double, count: Int, seconds: Double,
+            majorityAccuracy: Double? = nil, k: Int? = nil
+        ) {
             self.step = step
             self.loss = loss
             self.greedyAccuracy = greedyAccuracy
+            self.majorityAccuracy = majorityAccuracy
+            self.k = k
             self.count = count
             self.seconds = seconds
         }
 
         enum CodingKeys: String, CodingKey {
             case step, loss, greedyAccuracy = "greedy_accuracy", count, seconds
+            case majorityAccuracy = "majority_accuracy", k
         }
     }
 
@@ -113,9 +172,10 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, formatVersion = "format_version", config, promptFormat = "prompt_format", model, parameters
+        case kind, producedBy = "produced_by", laterRuns = "later_runs", formatVersion = "format_version", config
+        case promptFormat = "prompt_format", model, parameters
         case vocabulary, trainExamples = "train_examples", meanExampleTokens = "mean_example_tokens", losses
-        case gradientNorms = "gradient_norms", evaluations, timings, started, finished
+        case gradientNorms = "gradient_norms", evaluations, selectedStep = "selected_step", timings, started, finished
         case quantStages = "quant_stages"
     }
 }

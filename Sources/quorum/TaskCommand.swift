@@ -7,7 +7,7 @@ struct TaskCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task",
         abstract: "Synthetic arithmetic word problems: generate train/dev/test splits as JSONL.",
-        subcommands: [Generate.self])
+        subcommands: [Generate.self, Sample.self])
 
     /// `quorum task generate`: writes one split's problems to a JSONL file.
     struct Generate: AsyncParsableCommand {

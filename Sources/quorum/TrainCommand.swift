@@ -201,10 +201,15 @@ private final class ProgressDisplay: Sendable {
             write(terminal ? "\r\u{1B}[K" + line : line + "\n")
         case .evaluation(let e):
             clearLine()
+            let majority = e.majorityAccuracy.map {
+                String(
+                    format: ", majority-of-%d %.1f %% (margin %+.1f)", e.k ?? 0, $0 * 100,
+                    ($0 - e.greedyAccuracy) * 100)
+            }
             write(
                 String(
-                    format: "dev @ step %d: loss %.4f, greedy accuracy %.1f %% of %d (%.1f s)\n", e.step, e.loss,
-                    e.greedyAccuracy * 100, e.count, e.seconds))
+                    format: "dev @ step %d: loss %.4f, greedy accuracy %.1f %%%@ of %d (%.1f s)\n", e.step, e.loss,
+                    e.greedyAccuracy * 100, majority ?? "", e.count, e.seconds))
         }
     }
 

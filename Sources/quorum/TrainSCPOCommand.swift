@@ -19,7 +19,8 @@ struct TrainSCPOCommand: AsyncParsableCommand {
             Modes: scpo (weight from the vote), scpo-unweighted (w = 1), irpo-gold (gold pairs only, w = 1), \
             lmsi (length-normalised NLL of the chosen response only). After every epoch the model is evaluated \
             (greedy, or majority-of-k with --dev-k) on --dev-count labeled dev problems and saved to OUT/epoch-N; OUT itself gets the \
-            best epoch's weights, tokenizer.json, M_t's training_record.json (so the prompt format carries over), \
+            best epoch's weights, tokenizer.json, M_t's training_record.json (so the prompt format carries over; its \
+            "produced_by" and "later_runs" say this run wrote the weights), \
             scpo_record.json (the run: losses, reward margins, chosen/rejected log-probs, dev accuracy per epoch) \
             and reference_logprobs.jsonl (each pair's log M_t of its responses). Progress goes to standard error.
             """)
@@ -165,12 +166,17 @@ struct TrainSCPOCommand: AsyncParsableCommand {
                 return accuracy
             }
 
+        let sourcePath = URL(fileURLWithPath: model).standardizedFileURL.path
         var record = try SCPOTrainer(config: config).run(
             policy: policy, pairs: scored, evaluate: evaluate,
             epochEnded: { epoch, model in
                 let folder = out + "/epoch-\(epoch)"
-                try Checkpoint(model: model, tokenizer: checkpoint.tokenizer, record: checkpoint.record)
-                    .save(directory: folder)
+                let carried = checkpoint.record?.continued(
+                    by: TrainingRecord.LaterRun(
+                        kind: config.mode.rawValue, record: "../" + Self.recordFile,
+                        sourceModel: sourcePath,
+                        finished: ISO8601DateFormatter().string(from: Date())))
+                try Checkpoint(model: model, tokenizer: checkpoint.tokenizer, record: carried).save(directory: folder)
                 return folder
             },
             progress: { progress.show($0) })
@@ -181,15 +187,21 @@ struct TrainSCPOCommand: AsyncParsableCommand {
         if evaluate != nil { record.devMetric = devMetric + "_accuracy" }
 
         // The chosen epoch's weights (restored by the trainer) become M_{t+1}.
-        try Checkpoint(model: policy, tokenizer: checkpoint.tokenizer, record: checkpoint.record).save(directory: out)
+        // M_t's SFT record carries the prompt format; it says which run wrote these weights.
+        let carried = checkpoint.record?.continued(
+            by: TrainingRecord.LaterRun(
+                kind: config.mode.rawValue, record: Self.recordFile, sourceModel: record.sourceModel ?? model,
+                finished: record.finished))
+        try Checkpoint(model: policy, tokenizer: checkpoint.tokenizer, record: carried).save(directory: out)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try write(try encoder.encode(record), to: out + "/" + Self.recordFile)
         return record
     }
 
-    /// The SCPO record's file name in the output folder (`training_record.json` stays M_t's SFT
-    /// record, which `Checkpoint.load` reads for the prompt format).
+    /// The SCPO record's file name in the output folder (`training_record.json` keeps M_t's SFT
+    /// record, which `Checkpoint.load` reads for the prompt format, marked `produced_by` this run's
+    /// mode with the run listed in `later_runs`).
     static let recordFile = "scpo_record.json"
 
     /// The dev problems: `--dev` (the first `--dev-count`), or the generated dev split with M_t's
