@@ -4,6 +4,7 @@
 #include "CQuantKernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -61,21 +62,6 @@ CQK_INLINE __m256 load_w8(int kind, const void *w, size_t i) {
     return load_e4m3x8((const uint8_t *)w + i);
 }
 
-CQK_INLINE void float_tile(int kind, int nt, const float *x, size_t xstride, const void *w, size_t k,
-                           float *y, size_t ystride) {
-    __m256 a0[4], a1[4];
-    for (int t = 0; t < nt; t++) { a0[t] = _mm256_setzero_ps(); a1[t] = _mm256_setzero_ps(); }
-    for (size_t i = 0; i < k; i += 16) {
-        __m256 w0 = load_w8(kind, w, i), w1 = load_w8(kind, w, i + 8);
-        for (int t = 0; t < nt; t++) {
-            const float *xt = x + (size_t)t * xstride + i;
-            a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), a0[t]);
-            a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), a1[t]);
-        }
-    }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
-}
-
 // One weight row against a single token, four accumulators (GEMV is latency-bound otherwise).
 CQK_INLINE void float_row1(int kind, const float *x, const void *w, size_t k, float *y) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -93,20 +79,27 @@ CQK_INLINE void float_row1(int kind, const float *x, const void *w, size_t k, fl
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
+// Several tokens: every token's sum is computed exactly as `float_row1` computes it alone (same
+// accumulators, same order), so a token's result never depends on which other tokens share the call
+// (batch invariance: the same seed samples the same tokens in any batch arrangement). Packed rows are
+// decoded once into `buf` (exact) and reused from L1 by every token.
 CQK_INLINE void float_gemm(int kind, size_t esize, const float *x, size_t xstride, size_t tokens,
                            const void *w, size_t k, size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
+    float *buf = NULL;
+    if (tokens > 1 && kind != KIND_F32) buf = (float *)aligned_alloc(32, k * sizeof(float));
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const void *wr = (const char *)w + r * k * esize;
         if (tokens == 1) { float_row1(kind, x, wr, k, y + r); continue; }
-        size_t t = 0;
-        for (; t + 4 <= tokens; t += 4) float_tile(kind, 4, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
-        switch (tokens - t) {
-            case 3: float_tile(kind, 3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            case 2: float_tile(kind, 2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            case 1: float_row1(kind, x + t * xstride, wr, k, y + t * ystride + r); break;
-            default: break;
+        const void *row = wr;
+        int rowKind = kind;
+        if (buf) {
+            for (size_t i = 0; i < k; i += 8) _mm256_store_ps(buf + i, load_w8(kind, wr, i));
+            row = buf;
+            rowKind = KIND_F32;
         }
+        for (size_t t = 0; t < tokens; t++) float_row1(rowKind, x + t * xstride, row, k, y + t * ystride + r);
     }
+    free(buf);
 }
 
 void cqk_f32_gemm(const float *x, size_t xstride, size_t tokens, const float *w, size_t k,
@@ -207,35 +200,6 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
 // ---- int4 groups: within a group of `blocksPerGroup` 64-weight blocks, sum q * x in fp32 (q made
 // exact by the 2^23 trick), then multiply the group sum by its scale once.
 
-CQK_INLINE void q4_tile(int nt, const float *x, size_t xstride, const uint8_t *w, const float *scales,
-                        size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
-    // As q4_row1 below, with the unpacked weights shared by `nt` tokens.
-    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
-    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
-    __m256 total[4], g[4][2];
-    for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_ps();
-    size_t blocks = k / 64;
-    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
-        for (int t = 0; t < nt; t++) { g[t][0] = _mm256_setzero_ps(); g[t][1] = _mm256_setzero_ps(); }
-        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
-        for (size_t b = b0; b < b1; b++) {
-            for (int c = 0; c < 4; c++) {
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + b * 32 + 8 * c)));
-                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
-                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
-                for (int t = 0; t < nt; t++) {
-                    const float *xt = x + (size_t)t * xstride + b * 64 + 8 * c;
-                    g[t][0] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xt), g[t][0]);
-                    g[t][1] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xt + 32), g[t][1]);
-                }
-            }
-        }
-        __m256 s = _mm256_set1_ps(scales[group]);
-        for (int t = 0; t < nt; t++) total[t] = _mm256_fmadd_ps(_mm256_add_ps(g[t][0], g[t][1]), s, total[t]);
-    }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(total[t]);
-}
-
 // Single token: per group, sum q * x with four independent accumulators (q as exact fp32 via the
 // 2^23 trick: the float with bits 0x4B000000 | n is 2^23 + n), then fold the group sums into the
 // totals with one FMA by the group scale. Fewer instructions than scaling every weight; the result
@@ -268,23 +232,53 @@ CQK_INLINE void q4_row1(const float *x, const uint8_t *w, const float *scales, s
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
 }
 
+// q4_row1 over codes already decoded to fp32 (`q`, the unscaled codes, stored as the blocks' lo/hi
+// halves in weight order): the same operations in the same order, so the result is identical.
+CQK_INLINE void q4_row1_decoded(const float *x, const float *q, const float *scales, size_t blocksPerGroup,
+                                size_t k, float *y) {
+    __m256 total[4], g[4];
+    for (int j = 0; j < 4; j++) total[j] = _mm256_setzero_ps();
+    size_t blocks = k / 64;
+    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
+        for (int j = 0; j < 4; j++) g[j] = _mm256_setzero_ps();
+        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
+        for (size_t b = b0; b < b1; b++) {
+            const float *qb = q + b * 64;
+            const float *xb = x + b * 64;
+            for (int c = 0; c < 4; c++) {
+                g[c] = _mm256_fmadd_ps(_mm256_load_ps(qb + 8 * c), _mm256_loadu_ps(xb + 8 * c), g[c]);
+                g[c] = _mm256_fmadd_ps(_mm256_load_ps(qb + 32 + 8 * c), _mm256_loadu_ps(xb + 32 + 8 * c), g[c]);
+            }
+        }
+        __m256 s = _mm256_set1_ps(scales[group]);
+        for (int j = 0; j < 4; j++) total[j] = _mm256_fmadd_ps(g[j], s, total[j]);
+    }
+    *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
+}
+
+// Several tokens: each row is unpacked once into fp32 codes, then every token runs q4_row1's exact
+// arithmetic on them (batch invariance, as for float_gemm).
 void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
                  size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
                  float *y, size_t ystride) {
+    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
+    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
+    float *buf = tokens > 1 ? (float *)aligned_alloc(32, k * sizeof(float)) : NULL;
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const uint8_t *wr = w + r * (k / 2);
         const float *sr = scales + r * groups;
         if (tokens == 1) { q4_row1(x, wr, sr, blocksPerGroup, k, y + r); continue; }
-        size_t t = 0;
-        for (; t + 4 <= tokens; t += 4)
-            q4_tile(4, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
-        switch (tokens - t) {
-            case 3: q4_tile(3, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
-            case 2: q4_tile(2, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
-            case 1: q4_tile(1, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
-            default: break;
+        for (size_t b = 0; b < k / 64; b++) {
+            for (int c = 0; c < 4; c++) {
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(wr + b * 32 + 8 * c)));
+                _mm256_store_ps(buf + b * 64 + 8 * c, _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset));
+                _mm256_store_ps(buf + b * 64 + 32 + 8 * c, _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset));
+            }
         }
+        for (size_t t = 0; t < tokens; t++)
+            q4_row1_decoded(x + t * xstride, buf, sr, blocksPerGroup, k, y + t * ystride + r);
     }
+    free(buf);
 }
 
 // ---- zero skipping, column-major weights: two nonzero activations (i, j) at a time. Interleave

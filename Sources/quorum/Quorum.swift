@@ -14,7 +14,7 @@ struct Quorum: AsyncParsableCommand {
         subcommands: [
             StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
             RunCommand.self, TaskCommand.self, TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self,
-            CkptCommand.self,
+            CkptCommand.self, QuantizeCommand.self,
             BenchCommand.self,
         ])
 
