@@ -1,6 +1,8 @@
-// Quantized matrix kernels. Each function walks output rows in the outer loop and up to four
-// tokens in the inner tile, so each weight row is loaded (and, for packed formats, unpacked) once
-// for four tokens. The portable branch is the same arithmetic, one element at a time.
+// Quantized matrix kernels. Each function walks output rows in the outer loop and a few tokens in
+// the inner tile, so each weight row is loaded (and, for packed formats, unpacked) once for several
+// tokens. Every token's sum is computed in the same order whatever the tile (batch invariance: a
+// token's output never depends on the other tokens of the call). The portable branch is the same
+// arithmetic, one element at a time.
 #include "CQuantKernels.h"
 
 #include <math.h>
@@ -79,27 +81,45 @@ CQK_INLINE void float_row1(int kind, const float *x, const void *w, size_t k, fl
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
-// Several tokens: every token's sum is computed exactly as `float_row1` computes it alone (same
-// accumulators, same order), so a token's result never depends on which other tokens share the call
-// (batch invariance: the same seed samples the same tokens in any batch arrangement). Packed rows are
-// decoded once into `buf` (exact) and reused from L1 by every token.
+// `nt` tokens against one weight row: every token keeps float_row1's four accumulators and order
+// (so its sum is bit-identical to float_row1's — a token's result never depends on which other tokens
+// share the call: batch invariance), while each weight vector is loaded and decoded once for all.
+CQK_INLINE void float_tile(int kind, int nt, const float *x, size_t xstride, const void *w, size_t k,
+                           float *y, size_t ystride) {
+    __m256 a[3][4];
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < 4; j++) a[t][j] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        for (int j = 0; j < 4; j++) {
+            __m256 wv = load_w8(kind, w, i + 8 * j);
+            for (int t = 0; t < nt; t++)
+                a[t][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)t * xstride + i + 8 * j), a[t][j]);
+        }
+    }
+    for (; i < k; i += 16) {
+        for (int j = 0; j < 2; j++) {
+            __m256 wv = load_w8(kind, w, i + 8 * j);
+            for (int t = 0; t < nt; t++)
+                a[t][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)t * xstride + i + 8 * j), a[t][j]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        y[(size_t)t * ystride] = hsum_ps(_mm256_add_ps(_mm256_add_ps(a[t][0], a[t][1]), _mm256_add_ps(a[t][2], a[t][3])));
+}
+
 CQK_INLINE void float_gemm(int kind, size_t esize, const float *x, size_t xstride, size_t tokens,
                            const void *w, size_t k, size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
-    float *buf = NULL;
-    if (tokens > 1 && kind != KIND_F32) buf = (float *)aligned_alloc(32, k * sizeof(float));
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const void *wr = (const char *)w + r * k * esize;
-        if (tokens == 1) { float_row1(kind, x, wr, k, y + r); continue; }
-        const void *row = wr;
-        int rowKind = kind;
-        if (buf) {
-            for (size_t i = 0; i < k; i += 8) _mm256_store_ps(buf + i, load_w8(kind, wr, i));
-            row = buf;
-            rowKind = KIND_F32;
+        size_t t = 0;
+        for (; t + 3 <= tokens; t += 3) float_tile(kind, 3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
+        switch (tokens - t) {
+            case 2: float_tile(kind, 2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
+            case 1: float_row1(kind, x + t * xstride, wr, k, y + t * ystride + r); break;
+            default: break;
         }
-        for (size_t t = 0; t < tokens; t++) float_row1(rowKind, x + t * xstride, row, k, y + t * ystride + r);
     }
-    free(buf);
 }
 
 void cqk_f32_gemm(const float *x, size_t xstride, size_t tokens, const float *w, size_t k,
@@ -232,53 +252,53 @@ CQK_INLINE void q4_row1(const float *x, const uint8_t *w, const float *scales, s
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
 }
 
-// q4_row1 over codes already decoded to fp32 (`q`, the unscaled codes, stored as the blocks' lo/hi
-// halves in weight order): the same operations in the same order, so the result is identical.
-CQK_INLINE void q4_row1_decoded(const float *x, const float *q, const float *scales, size_t blocksPerGroup,
-                                size_t k, float *y) {
-    __m256 total[4], g[4];
-    for (int j = 0; j < 4; j++) total[j] = _mm256_setzero_ps();
+// Two tokens against one row: q4_row1's arithmetic per token (same accumulators, same order, so
+// bit-identical results), with each nibble vector decoded once for both.
+CQK_INLINE void q4_tile2(const float *x, size_t xstride, const uint8_t *w, const float *scales,
+                         size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
+    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
+    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
+    const float *x1 = x + xstride;
+    __m256 total0[4], total1[4], g0[4], g1[4];
+    for (int q = 0; q < 4; q++) { total0[q] = _mm256_setzero_ps(); total1[q] = _mm256_setzero_ps(); }
     size_t blocks = k / 64;
     for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
-        for (int j = 0; j < 4; j++) g[j] = _mm256_setzero_ps();
+        for (int q = 0; q < 4; q++) { g0[q] = _mm256_setzero_ps(); g1[q] = _mm256_setzero_ps(); }
         size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
         for (size_t b = b0; b < b1; b++) {
-            const float *qb = q + b * 64;
-            const float *xb = x + b * 64;
+            const uint8_t *wb = w + b * 32;
             for (int c = 0; c < 4; c++) {
-                g[c] = _mm256_fmadd_ps(_mm256_load_ps(qb + 8 * c), _mm256_loadu_ps(xb + 8 * c), g[c]);
-                g[c] = _mm256_fmadd_ps(_mm256_load_ps(qb + 32 + 8 * c), _mm256_loadu_ps(xb + 32 + 8 * c), g[c]);
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(wb + 8 * c)));
+                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
+                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
+                size_t o = b * 64 + 8 * c;
+                g0[c] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(x + o), g0[c]);
+                g0[c] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(x + o + 32), g0[c]);
+                g1[c] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(x1 + o), g1[c]);
+                g1[c] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(x1 + o + 32), g1[c]);
             }
         }
         __m256 s = _mm256_set1_ps(scales[group]);
-        for (int j = 0; j < 4; j++) total[j] = _mm256_fmadd_ps(g[j], s, total[j]);
+        for (int q = 0; q < 4; q++) {
+            total0[q] = _mm256_fmadd_ps(g0[q], s, total0[q]);
+            total1[q] = _mm256_fmadd_ps(g1[q], s, total1[q]);
+        }
     }
-    *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
+    y[0] = hsum_ps(_mm256_add_ps(_mm256_add_ps(total0[0], total0[1]), _mm256_add_ps(total0[2], total0[3])));
+    y[ystride] = hsum_ps(_mm256_add_ps(_mm256_add_ps(total1[0], total1[1]), _mm256_add_ps(total1[2], total1[3])));
 }
 
-// Several tokens: each row is unpacked once into fp32 codes, then every token runs q4_row1's exact
-// arithmetic on them (batch invariance, as for float_gemm).
 void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
                  size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
                  float *y, size_t ystride) {
-    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
-    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
-    float *buf = tokens > 1 ? (float *)aligned_alloc(32, k * sizeof(float)) : NULL;
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const uint8_t *wr = w + r * (k / 2);
         const float *sr = scales + r * groups;
-        if (tokens == 1) { q4_row1(x, wr, sr, blocksPerGroup, k, y + r); continue; }
-        for (size_t b = 0; b < k / 64; b++) {
-            for (int c = 0; c < 4; c++) {
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(wr + b * 32 + 8 * c)));
-                _mm256_store_ps(buf + b * 64 + 8 * c, _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset));
-                _mm256_store_ps(buf + b * 64 + 32 + 8 * c, _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset));
-            }
-        }
-        for (size_t t = 0; t < tokens; t++)
-            q4_row1_decoded(x + t * xstride, buf, sr, blocksPerGroup, k, y + t * ystride + r);
+        size_t t = 0;
+        for (; t + 2 <= tokens; t += 2)
+            q4_tile2(x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
+        if (t < tokens) q4_row1(x + t * xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r);
     }
-    free(buf);
 }
 
 // ---- zero skipping, column-major weights: two nonzero activations (i, j) at a time. Interleave

@@ -113,7 +113,7 @@ struct Scheduler {
     }
 
     func draw(_ logits: [Float], rng: inout SplitMix64) -> Int {
-        Sampler.sample(logits, temperature: parameters.temperature, topP: parameters.topP, using: &rng)
+        TokenSampling.sample(logits, temperature: parameters.temperature, topP: parameters.topP, using: &rng)
     }
 
     mutating func run(results: inout [Generation], stop: (Int, [Int]) -> Bool) {
@@ -201,7 +201,7 @@ struct Scheduler {
             active.withUnsafeMutableBufferPointer { seqs in
                 // Each sequence draws from its own stream, so rows can be sampled in parallel.
                 parallelFor(seqs.count, serial: parameters.temperature <= 0) { row in
-                    drawn[row] = Sampler.sample(
+                    drawn[row] = TokenSampling.sample(
                         logits[row], temperature: parameters.temperature, topP: parameters.topP, using: &seqs[row].rng)
                 }
             }
