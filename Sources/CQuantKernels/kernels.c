@@ -252,40 +252,42 @@ CQK_INLINE void q4_row1(const float *x, const uint8_t *w, const float *scales, s
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
 }
 
-// Two tokens against one row: q4_row1's arithmetic per token (same accumulators, same order, so
-// bit-identical results), with each nibble vector decoded once for both.
-CQK_INLINE void q4_tile2(const float *x, size_t xstride, const uint8_t *w, const float *scales,
-                         size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
+// Up to four tokens against one row with q4_row1's arithmetic per token: accumulator g[c] of a token
+// sees the same updates in the same order (chunk c of each block of the group, lo then hi), so the
+// result is bit-identical to q4_row1's; here chunks are the outer loop, so one register per token
+// suffices and each nibble vector is decoded once for all tokens. Totals live in L1 (one update per
+// group and chunk).
+CQK_INLINE void q4_tile(int nt, const float *x, size_t xstride, const uint8_t *w, const float *scales,
+                        size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
     const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
     const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
-    const float *x1 = x + xstride;
-    __m256 total0[4], total1[4], g0[4], g1[4];
-    for (int q = 0; q < 4; q++) { total0[q] = _mm256_setzero_ps(); total1[q] = _mm256_setzero_ps(); }
+    __m256 total[4][4];
+    for (int t = 0; t < nt; t++)
+        for (int c = 0; c < 4; c++) total[t][c] = _mm256_setzero_ps();
     size_t blocks = k / 64;
     for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
-        for (int q = 0; q < 4; q++) { g0[q] = _mm256_setzero_ps(); g1[q] = _mm256_setzero_ps(); }
         size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
-        for (size_t b = b0; b < b1; b++) {
-            const uint8_t *wb = w + b * 32;
-            for (int c = 0; c < 4; c++) {
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(wb + 8 * c)));
+        __m256 s = _mm256_set1_ps(scales[group]);
+        for (int c = 0; c < 4; c++) {
+            __m256 g[4];
+            for (int t = 0; t < nt; t++) g[t] = _mm256_setzero_ps();
+            for (size_t b = b0; b < b1; b++) {
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + b * 32 + 8 * c)));
                 __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
                 __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
                 size_t o = b * 64 + 8 * c;
-                g0[c] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(x + o), g0[c]);
-                g0[c] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(x + o + 32), g0[c]);
-                g1[c] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(x1 + o), g1[c]);
-                g1[c] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(x1 + o + 32), g1[c]);
+                for (int t = 0; t < nt; t++) {
+                    const float *xt = x + (size_t)t * xstride + o;
+                    g[t] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xt), g[t]);
+                    g[t] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xt + 32), g[t]);
+                }
             }
-        }
-        __m256 s = _mm256_set1_ps(scales[group]);
-        for (int q = 0; q < 4; q++) {
-            total0[q] = _mm256_fmadd_ps(g0[q], s, total0[q]);
-            total1[q] = _mm256_fmadd_ps(g1[q], s, total1[q]);
+            for (int t = 0; t < nt; t++) total[t][c] = _mm256_fmadd_ps(g[t], s, total[t][c]);
         }
     }
-    y[0] = hsum_ps(_mm256_add_ps(_mm256_add_ps(total0[0], total0[1]), _mm256_add_ps(total0[2], total0[3])));
-    y[ystride] = hsum_ps(_mm256_add_ps(_mm256_add_ps(total1[0], total1[1]), _mm256_add_ps(total1[2], total1[3])));
+    for (int t = 0; t < nt; t++)
+        y[(size_t)t * ystride] =
+            hsum_ps(_mm256_add_ps(_mm256_add_ps(total[t][0], total[t][1]), _mm256_add_ps(total[t][2], total[t][3])));
 }
 
 void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
@@ -295,9 +297,14 @@ void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w
         const uint8_t *wr = w + r * (k / 2);
         const float *sr = scales + r * groups;
         size_t t = 0;
-        for (; t + 2 <= tokens; t += 2)
-            q4_tile2(x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
-        if (t < tokens) q4_row1(x + t * xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r);
+        for (; t + 4 <= tokens; t += 4)
+            q4_tile(4, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
+        switch (tokens - t) {
+            case 3: q4_tile(3, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
+            case 2: q4_tile(2, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
+            case 1: q4_row1(x + t * xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r); break;
+            default: break;
+        }
     }
 }
 

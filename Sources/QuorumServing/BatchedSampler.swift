@@ -103,7 +103,9 @@ struct Scheduler {
             results[index].finish = .endOfSequence
         } else if stop(index, results[index].tokens) {
             results[index].finish = .stopPredicate
-        } else if results[index].tokens.count >= parameters.maxNewTokens || position >= model.config.maxPositionEmbeddings {
+        } else if results[index].tokens.count >= parameters.maxNewTokens
+            || position >= model.config.maxPositionEmbeddings
+        {
             // `position` is where this token would be fed: the context is full.
             results[index].finish = .length
         } else {

@@ -58,15 +58,21 @@ extension ServingWeights {
                 var bytes = [UInt8]()
                 bytes.reserveCapacity(values.count * 4)
                 for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-                let shape = values.count == config.hiddenSize ? [values.count] : [values.count / config.hiddenSize, config.hiddenSize]
+                let shape =
+                    values.count == config.hiddenSize
+                    ? [values.count] : [values.count / config.hiddenSize, config.hiddenSize]
                 tensors.append(RawTensor(name: name, dtype: .f32, shape: shape, bytes: bytes))
             }
             for (name, m) in packed {
-                tensors.append(RawTensor(name: name + ".packed", dtype: .u8, shape: [m.outFeatures, m.rowBytes], bytes: m.bytes))
+                tensors.append(
+                    RawTensor(name: name + ".packed", dtype: .u8, shape: [m.outFeatures, m.rowBytes], bytes: m.bytes))
                 if !m.scales.isEmpty {
                     var bytes = [UInt8]()
-                    for s in m.scales { withUnsafeBytes(of: s.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-                    tensors.append(RawTensor(name: name + ".scales", dtype: .f32, shape: [m.scales.count], bytes: bytes))
+                    for s in m.scales {
+                        withUnsafeBytes(of: s.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+                    }
+                    tensors.append(
+                        RawTensor(name: name + ".scales", dtype: .f32, shape: [m.scales.count], bytes: bytes))
                 }
             }
             tensors.sort { $0.name < $1.name }
@@ -76,7 +82,8 @@ extension ServingWeights {
         } catch let error as ServingError {
             throw error
         } catch {
-            throw ServingError("cannot write the quantized model to \(directory): \(error); check the folder is writable")
+            throw ServingError(
+                "cannot write the quantized model to \(directory): \(error); check the folder is writable")
         }
     }
 
@@ -113,17 +120,23 @@ extension ServingWeights {
             let file = try SafeTensorsFile(path: path)
             func floatsOf(_ name: String) throws -> [Float]? {
                 guard let info = file.header[name] else { return nil }
-                guard info.dtype == .f32 else { throw ServingError("\(path): \"\(name)\" is \(info.dtype.rawValue), not F32") }
+                guard info.dtype == .f32 else {
+                    throw ServingError("\(path): \"\(name)\" is \(info.dtype.rawValue), not F32")
+                }
                 let bytes = try file.read(info)
                 return bytes.withUnsafeBytes { raw in
                     (0..<bytes.count / 4).map {
-                        Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+                        Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
+                        )
                     }
                 }
             }
             var floats: [String: [Float]] = [:]
             for name in floatTensorNames(config: config) {
-                guard let values = try floatsOf(name) else { throw ServingError("\(path) lacks the tensor \"\(name)\"") }
+                guard let values = try floatsOf(name) else {
+                    throw ServingError("\(path) lacks the tensor \"\(name)\"")
+                }
                 floats[name] = values
             }
             var packed: [String: PackedMatrix] = [:]
@@ -132,7 +145,8 @@ extension ServingWeights {
                 for role in LinearRole.allCases {
                     let name = role.tensorName(layer: l)
                     guard let info = file.header[name + ".packed"], info.dtype == .u8, info.shape.count == 2 else {
-                        throw ServingError("\(path) lacks \"\(name).packed\" (U8, 2-D) that format \(format.rawValue) needs")
+                        throw ServingError(
+                            "\(path) lacks \"\(name).packed\" (U8, 2-D) that format \(format.rawValue) needs")
                     }
                     let (out, inDim) = shape(of: role, config: config)
                     let layout = QuantizedLinear.layout(for: format.linearFormat(for: role))
@@ -140,7 +154,8 @@ extension ServingWeights {
                     let rowBytes = PackedMatrix.stride(inDim, layout) * layout.bitsPerWeight / 8
                     guard info.shape == [out, rowBytes] else {
                         throw ServingError(
-                            "\(path): \"\(name).packed\" has shape \(info.shape); the config and format need [\(out), \(rowBytes)]")
+                            "\(path): \"\(name).packed\" has shape \(info.shape); the config and format need [\(out), \(rowBytes)]"
+                        )
                     }
                     let scales = try floatsOf(name + ".scales") ?? []
                     let expectedScales: Int
@@ -152,7 +167,8 @@ extension ServingWeights {
                     }
                     guard scales.count == expectedScales else {
                         throw ServingError(
-                            "\(path): \"\(name)\" has \(scales.count) scales; \(layout.rawValue) \(out)×\(inDim) needs \(expectedScales)")
+                            "\(path): \"\(name)\" has \(scales.count) scales; \(layout.rawValue) \(out)×\(inDim) needs \(expectedScales)"
+                        )
                     }
                     packed[name] = PackedMatrix(
                         layout: layout, outFeatures: out, inFeatures: inDim, groupsPerRow: groups,

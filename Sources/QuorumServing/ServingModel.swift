@@ -97,7 +97,9 @@ public final class ServingModel {
             if Set(formats).count == 1, let fused = Self.fuse(matrices) {
                 parts = [QuantizedLinear(packed: fused, format: formats[0], zeroSkipping: zeroSkipping)]
             } else {
-                parts = zip(matrices, formats).map { QuantizedLinear(packed: $0, format: $1, zeroSkipping: zeroSkipping) }
+                parts = zip(matrices, formats).map {
+                    QuantizedLinear(packed: $0, format: $1, zeroSkipping: zeroSkipping)
+                }
             }
         }
 
@@ -112,7 +114,10 @@ public final class ServingModel {
         }
 
         /// `out[t] = [part₀(x[t]), part₁(x[t]), …]` for `tokens` rows.
-        func forward(_ x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int) {
+        func forward(
+            _ x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>,
+            scratch: UnsafeMutablePointer<Float>, threads: Int
+        ) {
             if parts.count == 1 {
                 parts[0].forward(
                     x: UnsafeBufferPointer(start: x, count: tokens * parts[0].inFeatures), tokens: tokens,
@@ -195,7 +200,9 @@ public final class ServingModel {
     /// Logits of every position of each sequence (`count × vocab`, row-major), run from scratch.
     public func logits(_ sequences: [[Int]]) -> [[Float]] {
         let v = config.vocabSize
-        let requests = sequences.map { ExtendRequest(store: KVStore(config: config, capacity: max($0.count, 1)), tokens: $0) }
+        let requests = sequences.map {
+            ExtendRequest(store: KVStore(config: config, capacity: max($0.count, 1)), tokens: $0)
+        }
         let (pointer, _) = run(requests, allRows: true)
         var out: [[Float]] = []
         var row = 0
@@ -272,7 +279,9 @@ public final class ServingModel {
 
     /// `y = x / sqrt(mean(x²) + ε) ⊙ w` (the same arithmetic as QuorumModel's RMSNorm).
     @inline(__always)
-    func rmsNorm(_ y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dim: Int, eps: Float) {
+    func rmsNorm(
+        _ y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dim: Int, eps: Float
+    ) {
         let s = 1 / (Vector.dot(x, x, count: dim) / Float(dim) + eps).squareRoot()
         for j in 0..<dim { y[j] = x[j] * s * weight[j] }
     }
@@ -361,7 +370,9 @@ public final class ServingModel {
     /// Causal grouped-query attention of every span's rows over its prefix and its own positions:
     /// `out_i = Σ_j softmax_j(q_i·k_j/√d) v_j`, keys in position order (prefix first), so a row's
     /// result is the same whether its prompt is shared or its own.
-    func attention(_ l: Int, spans: [Span], qkv: UnsafeMutablePointer<Float>, width: Int, out: UnsafeMutablePointer<Float>) {
+    func attention(
+        _ l: Int, spans: [Span], qkv: UnsafeMutablePointer<Float>, width: Int, out: UnsafeMutablePointer<Float>
+    ) {
         let c = config
         let heads = c.numAttentionHeads
         let hd = c.headDim

@@ -1,7 +1,7 @@
 import Dispatch
 public import QuorumModel
-public import QuorumTensor
 public import QuorumTasks
+public import QuorumTensor
 public import QuorumTokenizer
 
 /// Self-consistency voting over sampled answers (Wang et al. 2023), as evaluation uses it.

@@ -9,7 +9,8 @@ import QuorumTensor
 struct BenchSampleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Sampling speed per serving format: tokens/s single-stream and k per prompt, weight bytes, bandwidth bound.",
+        abstract:
+            "Sampling speed per serving format: tokens/s single-stream and k per prompt, weight bytes, bandwidth bound.",
         discussion: """
             Decode tokens/s is (tokens(N) − tokens(1)) / (time(N) − time(1)) of the real sampler (temperature \
             0.7, top-p 0.9, no EOS), so the prompt's prefill is excluded as in llama-bench's tg and \
@@ -30,7 +31,8 @@ struct BenchSampleCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard k > 0, promptTokens > 0, newTokens > 1, threads > 0, repeats > 0 else {
-            throw ValidationError("--k, --prompt-tokens, --threads and --repeats must be positive; --new-tokens above 1")
+            throw ValidationError(
+                "--k, --prompt-tokens, --threads and --repeats must be positive; --new-tokens above 1")
         }
     }
 
@@ -89,7 +91,8 @@ struct BenchSampleCommand: AsyncParsableCommand {
                     fractionOfBandwidthBoundSingle: single.decodeTokensPerSecond / boundSingle,
                     fractionOfBandwidthBoundK: batched.decodeTokensPerSecond / (boundSingle * Double(k))))
         }
-        let parameters = config.vocabSize * config.hiddenSize * (config.tieWordEmbeddings ? 1 : 2)
+        let parameters =
+            config.vocabSize * config.hiddenSize * (config.tieWordEmbeddings ? 1 : 2)
             + config.numHiddenLayers
             * (2 * config.hiddenSize + config.hiddenSize * (config.queryDim + 2 * config.keyValueDim)
                 + config.queryDim * config.hiddenSize + 3 * config.hiddenSize * config.intermediateSize)
@@ -105,18 +108,19 @@ struct BenchSampleCommand: AsyncParsableCommand {
 
     /// Decode and end-to-end tokens/s of `samples` sequences continuing `prompt` together.
     func decodeRate(_ serving: ServingModel, prompt: [Int], samples: Int) -> SampleBenchReport.Rate {
-        func once(_ newTokens: Int) -> (tokens: Int, seconds: Double) {
+        func once(_ newTokens: Int) -> (tokens: Int, seconds: Double, cpu: Double) {
             let parameters = SamplingParameters(temperature: 0.7, topP: 0.9, maxNewTokens: newTokens, seed: 3)
+            let cpuStart = Self.cpuSeconds()
             let start = ContinuousClock.now
             let out = serving.generate(
                 prompts: Array(repeating: prompt, count: samples), parameters: parameters,
                 streams: (0..<UInt64(samples)).map { $0 }, eosTokenId: -1, maxBatchSize: samples,
                 stop: { _, _ in false })
-            return (out.reduce(0) { $0 + $1.tokens.count }, elapsed(since: start))
+            return (out.reduce(0) { $0 + $1.tokens.count }, elapsed(since: start), Self.cpuSeconds() - cpuStart)
         }
         _ = once(8)  // warm up
-        var best = (tokens: 0, seconds: Double.infinity)
-        var bestShort = (tokens: 0, seconds: Double.infinity)
+        var best = (tokens: 0, seconds: Double.infinity, cpu: 0.0)
+        var bestShort = (tokens: 0, seconds: Double.infinity, cpu: 0.0)
         for _ in 0..<repeats {
             let full = once(newTokens)
             if full.seconds < best.seconds { best = full }
@@ -124,9 +128,20 @@ struct BenchSampleCommand: AsyncParsableCommand {
             if short.seconds < bestShort.seconds { bestShort = short }
         }
         let decode = Double(best.tokens - bestShort.tokens) / max(best.seconds - bestShort.seconds, 1e-9)
+        let decodeCPU = Double(best.tokens - bestShort.tokens) / max(best.cpu - bestShort.cpu, 1e-9)
         return .init(
             sequences: samples, tokens: best.tokens, seconds: best.seconds, decodeTokensPerSecond: decode,
-            endToEndTokensPerSecond: Double(best.tokens) / best.seconds, prefillSeconds: bestShort.seconds)
+            endToEndTokensPerSecond: Double(best.tokens) / best.seconds, prefillSeconds: bestShort.seconds,
+            decodeCPUSeconds: best.cpu - bestShort.cpu,
+            decodeTokensPerCPUSecondTimesThreads: decodeCPU * Double(threads))
+    }
+
+    /// User + system CPU seconds of this process (all threads).
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
     }
 
     /// Read bandwidth in bytes/s: summing a 512 MiB buffer (DRAM) and an 8 MiB one (cache-resident), `threads`
@@ -205,10 +220,18 @@ struct SampleBenchReport: Encodable, Sendable {
         var decodeTokensPerSecond: Double
         var endToEndTokensPerSecond: Double
         var prefillSeconds: Double
+        /// CPU seconds the decode part used (all threads).
+        var decodeCPUSeconds: Double
+        /// Decode tokens per CPU-second × threads: what the wall-clock rate would be with every thread
+        /// on a core of its own (a load-independent estimate on a shared machine).
+        var decodeTokensPerCPUSecondTimesThreads: Double
 
         enum CodingKeys: String, CodingKey {
             case sequences, tokens, seconds, decodeTokensPerSecond = "decode_tokens_per_second"
-            case endToEndTokensPerSecond = "end_to_end_tokens_per_second", prefillSeconds = "prefill_and_first_token_seconds"
+            case endToEndTokensPerSecond = "end_to_end_tokens_per_second", prefillSeconds =
+                "prefill_and_first_token_seconds"
+            case decodeCPUSeconds = "decode_cpu_seconds"
+            case decodeTokensPerCPUSecondTimesThreads = "decode_tokens_per_cpu_second_times_threads"
         }
     }
 

@@ -47,7 +47,9 @@ struct EvalCommand: AsyncParsableCommand {
         }
         guard count > 0 else { throw ValidationError("--count must be at least 1") }
         guard k >= 0 else { throw ValidationError("--k must be 0 (greedy only) or more") }
-        guard maxNewTokens > 0, batchSize > 0 else { throw ValidationError("--max-new-tokens and --batch-size must be positive") }
+        guard maxNewTokens > 0, batchSize > 0 else {
+            throw ValidationError("--max-new-tokens and --batch-size must be positive")
+        }
     }
 
     func run() async throws {
@@ -79,7 +81,8 @@ struct EvalCommand: AsyncParsableCommand {
             }
             return EvalReport(
                 model: options.model, format: checkpoint.format?.rawValue ?? "fp32 (LlamaModel)",
-                split: options.problems == nil ? options.split : nil, problems: options.problems, result: result, loadAverageStart: loadStart, loadAverageEnd: currentLoadAverage())
+                split: options.problems == nil ? options.split : nil, problems: options.problems, result: result,
+                loadAverageStart: loadStart, loadAverageEnd: currentLoadAverage())
         }
         if json {
             try printJSON(report)

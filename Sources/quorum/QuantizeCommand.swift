@@ -44,7 +44,9 @@ struct QuantizeCommand: AsyncParsableCommand {
         } else {
             print(
                 "wrote \(out): \(record.format), block linear weights \(record.linearBytes) bytes "
-                    + String(format: "(%.2f bits/weight; fp32 %d bytes), relative weight error %.4f", record.bitsPerWeight, record.fp32LinearBytes, record.relativeWeightError))
+                    + String(
+                        format: "(%.2f bits/weight; fp32 %d bytes), relative weight error %.4f", record.bitsPerWeight,
+                        record.fp32LinearBytes, record.relativeWeightError))
         }
     }
 

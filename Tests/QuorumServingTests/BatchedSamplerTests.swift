@@ -8,7 +8,8 @@ import Testing
     /// Three prompts × four samples each (identical prompts share a prefix), with a stop predicate so
     /// sequences finish at different steps and the batch admits new ones as others retire.
     static let prompts: [[Int]] = [
-        randomTokens(7, vocab: 61, seed: 21), randomTokens(12, vocab: 61, seed: 22), randomTokens(3, vocab: 61, seed: 23),
+        randomTokens(7, vocab: 61, seed: 21), randomTokens(12, vocab: 61, seed: 22),
+        randomTokens(3, vocab: 61, seed: 23),
     ]
     static let k = 4
     static var repeated: [[Int]] { prompts.flatMap { Array(repeating: $0, count: k) } }
