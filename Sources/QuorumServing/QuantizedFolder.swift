@@ -3,7 +3,8 @@ public import QuorumModel
 import QuorumQuant
 import SafeTensors
 
-/// The `quantization` section of a quantized model folder's `config.json`.
+/// The `quorum_quantization` section of a quantized model folder's `config.json` (its own key: the
+/// `quantization` key belongs to quantization-aware training, whose folders hold fp32 latent weights).
 public struct QuantizationSection: Codable, Sendable, Equatable {
     /// Always `"quorum"`: the packed layouts of QuorumQuant.
     public var quantMethod: String
@@ -30,12 +31,23 @@ public struct QuantizationSection: Codable, Sendable, Equatable {
     public static let currentVersion = 1
 }
 
-/// Reads only the `quantization` key of a config.json.
+/// Reads only the quantization keys of a config.json.
 private struct ConfigQuantization: Decodable {
-    var quantization: QuantizationSection?
+    /// A packed folder's section.
+    var packed: QuantizationSection?
+    /// Quantization-aware training's section (latent fp32 weights trained for a ternary scheme).
+    var trained: TrainedScheme?
+
+    struct TrainedScheme: Decodable {
+        var scheme: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case packed = "quorum_quantization", trained = "quantization"
+    }
 }
 
-/// Quantized model folders: `config.json` (the Llama config plus a `quantization` section),
+/// Quantized model folders: `config.json` (the Llama config plus a `quorum_quantization` section),
 /// `model.safetensors` (fp32 embedding, norms and untied LM head under their Hugging Face names; each
 /// block linear layer `NAME` as `NAME.packed`, U8 `[out, bytesPerRow]` in QuorumQuant's packed layout,
 /// and `NAME.scales`, F32, when the layout has scales).
@@ -49,7 +61,9 @@ extension ServingWeights {
                 throw ServingError("the config did not encode to a JSON object")
             }
             let section = try JSONEncoder().encode(QuantizationSection(format: format))
-            object["quantization"] = try JSONSerialization.jsonObject(with: section)
+            // A training scheme's section describes latent fp32 weights, which this folder does not hold.
+            object.removeValue(forKey: "quantization")
+            object["quorum_quantization"] = try JSONSerialization.jsonObject(with: section)
             object["torch_dtype"] = "float32"
             try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
                 .write(to: URL(fileURLWithPath: directory + "/config.json"))
@@ -87,23 +101,38 @@ extension ServingWeights {
         }
     }
 
-    /// The `quantization` section of `directory/config.json`, or nil for a plain model folder.
+    /// The `quorum_quantization` section of `directory/config.json`, or nil for a plain model folder.
     public static func quantization(directory: String) throws(ServingError) -> QuantizationSection? {
+        try sections(directory: directory).packed
+    }
+
+    /// The ternary scheme a plain folder's latent weights were trained for (`quantization.scheme` written
+    /// by quantization-aware training: b1.58 or a4.8), which is the natural format to serve it in.
+    public static func trainedFormat(directory: String) throws(ServingError) -> ServingFormat? {
+        guard let scheme = try sections(directory: directory).trained?.scheme else { return nil }
+        guard let format = ServingFormat(rawValue: scheme), format.isTernary else {
+            throw ServingError("\(directory)/config.json names an unknown quantization scheme \"\(scheme)\"")
+        }
+        return format
+    }
+
+    private static func sections(directory: String) throws(ServingError) -> ConfigQuantization {
         let path = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ServingError("cannot read \(path): pass a model folder (config.json, model.safetensors)")
         }
         do {
-            return try JSONDecoder().decode(ConfigQuantization.self, from: data).quantization
+            return try JSONDecoder().decode(ConfigQuantization.self, from: data)
         } catch {
-            throw ServingError("\(path) has a malformed \"quantization\" section: \(error)")
+            throw ServingError("\(path) has a malformed quantization section: \(error)")
         }
     }
 
     /// Reads a quantized folder written by ``save(directory:)``.
     public static func load(directory: String) throws(ServingError) -> ServingWeights {
         guard let section = try quantization(directory: directory) else {
-            throw ServingError("\(directory)/config.json has no \"quantization\" section: it is a plain model folder")
+            throw ServingError(
+                "\(directory)/config.json has no \"quorum_quantization\" section: it is a plain model folder")
         }
         guard section.quantMethod == "quorum", section.version == QuantizationSection.currentVersion else {
             throw ServingError(
@@ -193,7 +222,8 @@ extension ServingWeights {
 
 extension ServingModel {
     /// Loads a model folder to serve: a quantized folder (its own format; `format`, when given, must
-    /// match it) or a plain fp32 Llama folder, quantized here to `format` (default fp32).
+    /// match it) or a plain fp32 Llama folder, quantized here to `format` (default: the ternary scheme
+    /// its latent weights were trained for, if any, else fp32).
     public static func load(directory: String, format: ServingFormat? = nil) throws(ServingError) -> ServingModel {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
@@ -211,6 +241,8 @@ extension ServingModel {
         do { model = try LlamaModel<Float>.load(directory: directory) } catch {
             throw ServingError("cannot load the model in \(directory): \(error)")
         }
-        return try ServingModel(model: model, format: format ?? .fp32)
+        var chosen = format
+        if chosen == nil { chosen = try ServingWeights.trainedFormat(directory: directory) }
+        return try ServingModel(model: model, format: chosen ?? .fp32)
     }
 }

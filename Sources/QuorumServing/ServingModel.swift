@@ -230,6 +230,9 @@ public final class ServingModel {
         var tokens: [Int32] = []
         var positions: [Int32] = []
         var spans: [Span] = []
+        precondition(
+            Set(requests.map { ObjectIdentifier($0.store) }).count == requests.count,
+            "a KV store appears twice in one extend call")
         for r in requests {
             precondition(!r.tokens.isEmpty, "extend needs at least one token per sequence")
             let prefixLength = r.prefix?.length ?? 0

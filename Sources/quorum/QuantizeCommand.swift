@@ -14,7 +14,7 @@ struct QuantizeCommand: AsyncParsableCommand {
         abstract: "Quantize a trained fp32 model folder to a serving format (a loadable quantized folder).",
         discussion: """
             Only the linear layers inside the transformer blocks are quantized (q/k/v/o, gate/up/down); the \
-            embedding, norms and LM head stay fp32. The output folder holds config.json with a "quantization" \
+            embedding, norms and LM head stay fp32. The output folder holds config.json with a "quorum_quantization" \
             section, model.safetensors with the packed tensors, tokenizer.json, the source's \
             training_record.json (when it has one) and quantization_record.json. `quorum eval --model OUT` \
             and the serving model load it directly.

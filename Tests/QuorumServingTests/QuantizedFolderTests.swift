@@ -44,6 +44,29 @@ import Testing
         #expect(try ServingModel.load(directory: folder).format == .fp32)
     }
 
+    @Test func trainedSchemeIsTheDefaultFormat() throws {
+        let model = try randomModel()
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try model.save(directory: folder)
+        // What quantization-aware training writes beside its latent fp32 weights.
+        let path = folder + "/config.json"
+        var object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        object["quantization"] = ["scheme": "b1.58", "storage": "the stored weights are the fp32 latent weights"]
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        #expect(try ServingWeights.quantization(directory: folder) == nil)
+        #expect(try ServingModel.load(directory: folder).format == .b158)
+        #expect(try ServingModel.load(directory: folder, format: .fp32).format == .fp32)
+        // Quantizing it writes a packed folder without the latent-weights section.
+        let packed = folder + "/packed"
+        try ServingWeights(model: model, format: .b158).save(directory: packed)
+        let saved = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: packed + "/config.json")))
+        #expect((saved as! [String: Any])["quantization"] == nil)
+        #expect(try ServingModel.load(directory: packed).format == .b158)
+    }
+
     /// Rewrites `folder/model.safetensors` with `edit` applied to its tensors.
     func rewrite(_ folder: String, _ edit: (inout [RawTensor]) -> Void) throws {
         let path = folder + "/model.safetensors"
