@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -13,7 +14,11 @@
 #define CQK_PAUSE() ((void)0)
 #endif
 
-enum { kMaxWorkers = 15, kSpins = 20000 };
+enum { kMaxWorkers = 15, kDefaultSpins = 20000 };
+
+// Pause instructions an idle worker spins before sleeping (QUORUM_POOL_SPINS overrides; 0 makes
+// workers sleep at once, e.g. to measure CPU time without spinning).
+static int spins_before_sleep = kDefaultSpins;
 
 static struct {
     pthread_once_t once;
@@ -49,7 +54,7 @@ static void *worker(void *unused) {
         unsigned long now;
         int spins = 0;
         while ((now = atomic_load(&pool.generation)) == seen) {
-            if (++spins < kSpins) {
+            if (++spins < spins_before_sleep) {
                 CQK_PAUSE();
                 continue;
             }
@@ -64,6 +69,8 @@ static void *worker(void *unused) {
 }
 
 static void start_pool(void) {
+    const char *spins = getenv("QUORUM_POOL_SPINS");
+    if (spins) spins_before_sleep = atoi(spins);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int wanted = cores > 1 ? (int)cores - 1 : 0;
     if (wanted > kMaxWorkers) wanted = kMaxWorkers;
