@@ -60,6 +60,9 @@ let package = Package(
         .target(
             name: "QuorumQuant", dependencies: ["CQuantKernels"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
+        .target(
+            name: "QuorumServing", dependencies: ["QuorumModel", "QuorumQuant", "QuorumTensor", "SafeTensors"],
+            swiftSettings: numericSettings),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
         .target(name: "QuorumTasks", swiftSettings: swiftSettings),
         .target(name: "QuorumVoting", dependencies: ["QuorumTasks"], swiftSettings: swiftSettings),
@@ -90,7 +93,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
-                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant",
+                "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
                 "GGUF",
             ],
             swiftSettings: swiftSettings),
@@ -107,6 +110,8 @@ let package = Package(
             name: "SCPOTests", dependencies: ["SCPO", "QuorumModel", "QuorumTensor", "QuorumVoting"],
             exclude: ["Fixtures"]),
         .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
+        .testTarget(
+            name: "QuorumServingTests", dependencies: ["QuorumServing", "QuorumModel", "QuorumQuant", "QuorumTensor"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),

@@ -1,9 +1,12 @@
-// Quantized matrix kernels. Each function walks output rows in the outer loop and up to four
-// tokens in the inner tile, so each weight row is loaded (and, for packed formats, unpacked) once
-// for four tokens. The portable branch is the same arithmetic, one element at a time.
+// Quantized matrix kernels. Each function walks output rows in the outer loop and a few tokens in
+// the inner tile, so each weight row is loaded (and, for packed formats, unpacked) once for several
+// tokens. Every token's sum is computed in the same order whatever the tile (batch invariance: a
+// token's output never depends on the other tokens of the call). The portable branch is the same
+// arithmetic, one element at a time.
 #include "CQuantKernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -61,21 +64,6 @@ CQK_INLINE __m256 load_w8(int kind, const void *w, size_t i) {
     return load_e4m3x8((const uint8_t *)w + i);
 }
 
-CQK_INLINE void float_tile(int kind, int nt, const float *x, size_t xstride, const void *w, size_t k,
-                           float *y, size_t ystride) {
-    __m256 a0[4], a1[4];
-    for (int t = 0; t < nt; t++) { a0[t] = _mm256_setzero_ps(); a1[t] = _mm256_setzero_ps(); }
-    for (size_t i = 0; i < k; i += 16) {
-        __m256 w0 = load_w8(kind, w, i), w1 = load_w8(kind, w, i + 8);
-        for (int t = 0; t < nt; t++) {
-            const float *xt = x + (size_t)t * xstride + i;
-            a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), a0[t]);
-            a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), a1[t]);
-        }
-    }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
-}
-
 // One weight row against a single token, four accumulators (GEMV is latency-bound otherwise).
 CQK_INLINE void float_row1(int kind, const float *x, const void *w, size_t k, float *y) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -93,15 +81,40 @@ CQK_INLINE void float_row1(int kind, const float *x, const void *w, size_t k, fl
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
+// `nt` tokens against one weight row: every token keeps float_row1's four accumulators and order
+// (so its sum is bit-identical to float_row1's — a token's result never depends on which other tokens
+// share the call: batch invariance), while each weight vector is loaded and decoded once for all.
+CQK_INLINE void float_tile(int kind, int nt, const float *x, size_t xstride, const void *w, size_t k,
+                           float *y, size_t ystride) {
+    __m256 a[3][4];
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < 4; j++) a[t][j] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        for (int j = 0; j < 4; j++) {
+            __m256 wv = load_w8(kind, w, i + 8 * j);
+            for (int t = 0; t < nt; t++)
+                a[t][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)t * xstride + i + 8 * j), a[t][j]);
+        }
+    }
+    for (; i < k; i += 16) {
+        for (int j = 0; j < 2; j++) {
+            __m256 wv = load_w8(kind, w, i + 8 * j);
+            for (int t = 0; t < nt; t++)
+                a[t][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)t * xstride + i + 8 * j), a[t][j]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        y[(size_t)t * ystride] = hsum_ps(_mm256_add_ps(_mm256_add_ps(a[t][0], a[t][1]), _mm256_add_ps(a[t][2], a[t][3])));
+}
+
 CQK_INLINE void float_gemm(int kind, size_t esize, const float *x, size_t xstride, size_t tokens,
                            const void *w, size_t k, size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const void *wr = (const char *)w + r * k * esize;
-        if (tokens == 1) { float_row1(kind, x, wr, k, y + r); continue; }
         size_t t = 0;
-        for (; t + 4 <= tokens; t += 4) float_tile(kind, 4, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
+        for (; t + 3 <= tokens; t += 3) float_tile(kind, 3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
         switch (tokens - t) {
-            case 3: float_tile(kind, 3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
             case 2: float_tile(kind, 2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
             case 1: float_row1(kind, x + t * xstride, wr, k, y + t * ystride + r); break;
             default: break;
@@ -207,35 +220,6 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
 // ---- int4 groups: within a group of `blocksPerGroup` 64-weight blocks, sum q * x in fp32 (q made
 // exact by the 2^23 trick), then multiply the group sum by its scale once.
 
-CQK_INLINE void q4_tile(int nt, const float *x, size_t xstride, const uint8_t *w, const float *scales,
-                        size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
-    // As q4_row1 below, with the unpacked weights shared by `nt` tokens.
-    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
-    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
-    __m256 total[4], g[4][2];
-    for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_ps();
-    size_t blocks = k / 64;
-    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
-        for (int t = 0; t < nt; t++) { g[t][0] = _mm256_setzero_ps(); g[t][1] = _mm256_setzero_ps(); }
-        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
-        for (size_t b = b0; b < b1; b++) {
-            for (int c = 0; c < 4; c++) {
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + b * 32 + 8 * c)));
-                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
-                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
-                for (int t = 0; t < nt; t++) {
-                    const float *xt = x + (size_t)t * xstride + b * 64 + 8 * c;
-                    g[t][0] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xt), g[t][0]);
-                    g[t][1] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xt + 32), g[t][1]);
-                }
-            }
-        }
-        __m256 s = _mm256_set1_ps(scales[group]);
-        for (int t = 0; t < nt; t++) total[t] = _mm256_fmadd_ps(_mm256_add_ps(g[t][0], g[t][1]), s, total[t]);
-    }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(total[t]);
-}
-
 // Single token: per group, sum q * x with four independent accumulators (q as exact fp32 via the
 // 2^23 trick: the float with bits 0x4B000000 | n is 2^23 + n), then fold the group sums into the
 // totals with one FMA by the group scale. Fewer instructions than scaling every weight; the result
@@ -268,20 +252,57 @@ CQK_INLINE void q4_row1(const float *x, const uint8_t *w, const float *scales, s
     *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
 }
 
+// Up to four tokens against one row with q4_row1's arithmetic per token: accumulator g[c] of a token
+// sees the same updates in the same order (chunk c of each block of the group, lo then hi), so the
+// result is bit-identical to q4_row1's; here chunks are the outer loop, so one register per token
+// suffices and each nibble vector is decoded once for all tokens. Totals live in L1 (one update per
+// group and chunk).
+CQK_INLINE void q4_tile(int nt, const float *x, size_t xstride, const uint8_t *w, const float *scales,
+                        size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
+    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
+    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
+    __m256 total[4][4];
+    for (int t = 0; t < nt; t++)
+        for (int c = 0; c < 4; c++) total[t][c] = _mm256_setzero_ps();
+    size_t blocks = k / 64;
+    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
+        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
+        __m256 s = _mm256_set1_ps(scales[group]);
+        for (int c = 0; c < 4; c++) {
+            __m256 g[4];
+            for (int t = 0; t < nt; t++) g[t] = _mm256_setzero_ps();
+            for (size_t b = b0; b < b1; b++) {
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + b * 32 + 8 * c)));
+                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
+                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
+                size_t o = b * 64 + 8 * c;
+                for (int t = 0; t < nt; t++) {
+                    const float *xt = x + (size_t)t * xstride + o;
+                    g[t] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xt), g[t]);
+                    g[t] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xt + 32), g[t]);
+                }
+            }
+            for (int t = 0; t < nt; t++) total[t][c] = _mm256_fmadd_ps(g[t], s, total[t][c]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        y[(size_t)t * ystride] =
+            hsum_ps(_mm256_add_ps(_mm256_add_ps(total[t][0], total[t][1]), _mm256_add_ps(total[t][2], total[t][3])));
+}
+
 void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
                  size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
                  float *y, size_t ystride) {
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const uint8_t *wr = w + r * (k / 2);
         const float *sr = scales + r * groups;
-        if (tokens == 1) { q4_row1(x, wr, sr, blocksPerGroup, k, y + r); continue; }
         size_t t = 0;
         for (; t + 4 <= tokens; t += 4)
             q4_tile(4, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
         switch (tokens - t) {
             case 3: q4_tile(3, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
             case 2: q4_tile(2, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
-            case 1: q4_tile(1, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
+            case 1: q4_row1(x + t * xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r); break;
             default: break;
         }
     }

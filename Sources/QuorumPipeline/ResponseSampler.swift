@@ -14,25 +14,37 @@ public protocol ResponseSampler: Sendable {
     ) async throws -> [[String]]
 }
 
-/// Samples from a Quorum model with its tokenizer and prompt format.
+/// Samples from a Quorum model — the fp32 ``LlamaModel`` or a quantized serving model (any
+/// ``TokenGenerator``) — with its tokenizer and prompt format.
 ///
 /// The model is not thread-safe and blocks while it uses every core, so all calls run one at a
 /// time on the sampler's own thread.
 public final class ModelSampler: ResponseSampler, @unchecked Sendable {
     // @unchecked: `model` is only touched on `queue`, one call at a time.
-    private let model: LlamaModel<Float>
+    private let model: any TokenGenerator
     private let tokenizer: BPETokenizer
     private let format: PromptFormat
     private let maxNewTokens: Int
     private let maxBatchSize: Int
     private let queue = DispatchQueue(label: "quorum.sampler")
 
-    /// Wraps a loaded model.
-    public init(
+    /// Wraps a loaded fp32 model.
+    public convenience init(
         model: LlamaModel<Float>, tokenizer: BPETokenizer, format: PromptFormat = .standard, maxNewTokens: Int,
         maxBatchSize: Int = 64
     ) {
-        self.model = model
+        self.init(
+            generator: model, tokenizer: tokenizer, format: format, maxNewTokens: maxNewTokens,
+            maxBatchSize: maxBatchSize)
+    }
+
+    /// Wraps any generator, e.g. `ServingModel(model:format:)` for a quantized serving format. Samples of
+    /// one problem share their prompt's prefix when the generator supports it (the serving model does).
+    public init(
+        generator: any TokenGenerator, tokenizer: BPETokenizer, format: PromptFormat = .standard, maxNewTokens: Int,
+        maxBatchSize: Int = 64
+    ) {
+        self.model = generator
         self.tokenizer = tokenizer
         self.format = format
         self.maxNewTokens = maxNewTokens

@@ -1,5 +1,3 @@
-import Dispatch
-
 #if canImport(CQuantKernels)
     internal import CQuantKernels
 #endif
@@ -11,30 +9,37 @@ public enum Kernels {
     /// Whether the AVX2/FMA code paths are compiled in.
     public static var simdEnabled: Bool { cqk_simd_enabled() != 0 }
 
-    /// Splits `0..<count` into at most `threads` chunks (multiples of `alignment`) and runs them in
-    /// parallel with `DispatchQueue.concurrentPerform`; small jobs (`work` below ~2¹⁸) stay on the
-    /// calling thread.
+    /// Splits `0..<count` into chunks (multiples of `alignment`; up to four per thread, so a thread
+    /// the machine does not schedule in time leaves its share to the others) and runs them on the
+    /// kernels' persistent thread pool (`cqk_parallel`) together with the calling thread. Small jobs
+    /// (`work` below ~2¹⁸) and `threads` ≤ 1 stay on the calling thread.
     static func parallel(_ count: Int, work: Int, threads: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
-        let chunks = min(threads, max(1, count / max(alignment, 8)))
-        guard chunks > 1, work >= 1 << 18 else {
+        let chunks = min(4 * threads, max(1, count / max(alignment, 8)))
+        guard threads > 1, chunks > 1, work >= 1 << 18 else {
             body(0..<count)
             return
         }
         let per = ((count + chunks - 1) / chunks + alignment - 1) / alignment * alignment
         withoutActuallyEscaping(body) { body in
-            let shared = SharedBody(body: body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { i in
-                let lower = min(i * per, count), upper = min((i + 1) * per, count)
-                if lower < upper { shared.body(lower..<upper) }
+            var job = ParallelJob(body: body, per: per, count: count)
+            withUnsafeMutablePointer(to: &job) { pointer in
+                cqk_parallel(
+                    { context, chunk in
+                        let job = context!.assumingMemoryBound(to: ParallelJob.self)
+                        let lower = min(Int(chunk) * job.pointee.per, job.pointee.count)
+                        let upper = min((Int(chunk) + 1) * job.pointee.per, job.pointee.count)
+                        if lower < upper { job.pointee.body(lower..<upper) }
+                    }, pointer, chunks)
             }
         }
     }
 
-    /// Carries a kernel closure into `concurrentPerform`. `@unchecked Sendable` is sound here because
-    /// `concurrentPerform` returns only after every iteration has finished (the closure and the buffers
-    /// it captures outlive all uses), and each iteration writes a disjoint range of output rows.
-    private struct SharedBody: @unchecked Sendable {
+    /// One `parallel` call as the C pool sees it: `cqk_parallel` returns only after every chunk has
+    /// run, so the closure and the buffers it captures outlive all uses, and chunks write disjoint rows.
+    private struct ParallelJob {
         let body: (Range<Int>) -> Void
+        let per: Int
+        let count: Int
     }
 
     // MARK: int8 × int8

@@ -115,7 +115,8 @@ public struct PackedMatrix: Hashable, Codable, Sendable {
     /// Bytes per packed row.
     public var rowBytes: Int { rowStride * layout.bitsPerWeight / 8 }
 
-    static func stride(_ inFeatures: Int, _ layout: Layout) -> Int {
+    /// Stored elements per row for `inFeatures` inputs in `layout` (rounded up to its alignment).
+    public static func stride(_ inFeatures: Int, _ layout: Layout) -> Int {
         (inFeatures + layout.rowAlignment - 1) / layout.rowAlignment * layout.rowAlignment
     }
 

@@ -6,7 +6,7 @@
 /// activation quantizer, and the fast kernels. Inputs are `tokens` rows of `inFeatures` fp32 values;
 /// outputs `tokens` rows of `outFeatures`.
 ///
-/// - Important: `forward` may run its work on two threads (`DispatchQueue.concurrentPerform`); the
+/// - Important: `forward` may run its work on the kernels' thread pool (`cqk_parallel`); the
 ///   value itself is immutable and safe to share.
 public struct QuantizedLinear: Sendable, Codable {
     /// The format.

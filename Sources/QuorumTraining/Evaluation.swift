@@ -1,7 +1,7 @@
 import Dispatch
 public import QuorumModel
-public import QuorumTensor
 public import QuorumTasks
+public import QuorumTensor
 public import QuorumTokenizer
 
 /// Self-consistency voting over sampled answers (Wang et al. 2023), as evaluation uses it.
@@ -85,12 +85,14 @@ public struct ProblemOutcome: Sendable, Codable, Equatable {
     public var majority: String?
 }
 
-/// Runs a model on problems in the shared ``PromptFormat``, batched through ``LlamaModel/generate``.
+/// Runs a model on problems in the shared ``PromptFormat``, batched through its
+/// ``TokenGenerator/generate(prompts:parameters:streams:eosTokenId:maxBatchSize:stop:)``: the fp32
+/// ``LlamaModel`` or a quantized serving model (any format).
 ///
 /// - Important: blocks the calling thread and uses every core; call it from a dedicated thread.
 public struct Evaluator {
-    /// The model.
-    public let model: LlamaModel<Float>
+    /// The model that generates.
+    public let generator: any TokenGenerator
     /// Its tokenizer.
     public let tokenizer: BPETokenizer
     /// The prompt format.
@@ -100,16 +102,26 @@ public struct Evaluator {
     /// Sequences decoded together.
     public var maxBatchSize: Int
 
-    /// An evaluator.
+    /// An evaluator of any generator (e.g. a quantized serving model).
     public init(
-        model: LlamaModel<Float>, tokenizer: BPETokenizer, format: PromptFormat = .standard, maxNewTokens: Int = 160,
-        maxBatchSize: Int = 128
+        generator: any TokenGenerator, tokenizer: BPETokenizer, format: PromptFormat = .standard,
+        maxNewTokens: Int = 160, maxBatchSize: Int = 128
     ) {
-        self.model = model
+        self.generator = generator
         self.tokenizer = tokenizer
         self.format = format
         self.maxNewTokens = maxNewTokens
         self.maxBatchSize = maxBatchSize
+    }
+
+    /// An evaluator of an fp32 model.
+    public init(
+        model: LlamaModel<Float>, tokenizer: BPETokenizer, format: PromptFormat = .standard, maxNewTokens: Int = 160,
+        maxBatchSize: Int = 128
+    ) {
+        self.init(
+            generator: model, tokenizer: tokenizer, format: format, maxNewTokens: maxNewTokens,
+            maxBatchSize: maxBatchSize)
     }
 
     /// Continues `prompts` (stream `streams[i]` for prompt i), stopping at EOS or after the `#### N`
@@ -118,10 +130,10 @@ public struct Evaluator {
         guard let longest = prompts.map(\.count).max() else { return [] }
         var parameters = parameters
         // The KV cache cannot grow past the model's context: leave room for the longest prompt.
-        parameters.maxNewTokens = max(0, min(parameters.maxNewTokens, model.config.maxPositionEmbeddings - longest))
+        parameters.maxNewTokens = max(0, min(parameters.maxNewTokens, generator.config.maxPositionEmbeddings - longest))
         let tokenizer = tokenizer
         let format = format
-        return model.generate(
+        return generator.generate(
             prompts: prompts, parameters: parameters, streams: streams, eosTokenId: tokenizer.eosID.map(Int.init),
             maxBatchSize: maxBatchSize
         ) { _, generated in format.isFinished(generated, tokenizer: tokenizer) }

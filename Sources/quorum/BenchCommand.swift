@@ -10,6 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print JSON, to rerun and compare side by side.",
         subcommands: [
             BenchKafka.self, BenchPostgres.self, BenchNeuZipCommand.self, BenchTrainCommand.self, BenchQuantCommand.self,
+            BenchSampleCommand.self,
         ])
 }
 

@@ -23,7 +23,8 @@
         )
         var formats = "all"
         @Option(help: "Comma-separated zero fractions for the zero-skipping comparison.") var sparsity = "0.5,0.85"
-        @Option(help: "Threads per call (DispatchQueue.concurrentPerform over output rows).") var threads = 2
+        @Option(help: "Threads per call (the kernels' thread pool, over output rows; 1: calling thread only).")
+        var threads = 2
         @Option(help: "Seconds of timing per measurement (best of 25 batches).") var seconds = 0.25
         @Flag(help: "Print JSON (the default output is JSON as well).") var json = false
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuorumServing
 import QuorumTasks
 import QuorumTraining
 
@@ -15,7 +16,14 @@ struct EvalCommand: AsyncParsableCommand {
             answer cast no vote, and a tie goes to the answer sampled first.
             """)
 
-    @Option(help: "The checkpoint folder (written by `quorum train sft`).") var model: String
+    @Option(help: "The checkpoint folder (written by `quorum train sft`, or a `quorum quantize` folder).")
+    var model: String
+    @Option(
+        help: """
+            Serving format to evaluate in (fp32, bf16, w8a8, w8a8-fp, w4a16, b1.58, a4.8): the block linear layers \
+            are quantized on load. Default: the fp32 model, or a quantized folder's own format.
+            """)
+    var format: String?
     @Option(help: "Which split to generate: train, dev or test.") var split = "test"
     @Option(help: "How many problems.") var count = 200
     @Option(help: "Samples per problem for the majority vote (0: greedy only).") var k = 8
@@ -39,16 +47,18 @@ struct EvalCommand: AsyncParsableCommand {
         }
         guard count > 0 else { throw ValidationError("--count must be at least 1") }
         guard k >= 0 else { throw ValidationError("--k must be 0 (greedy only) or more") }
-        guard maxNewTokens > 0, batchSize > 0 else { throw ValidationError("--max-new-tokens and --batch-size must be positive") }
+        guard maxNewTokens > 0, batchSize > 0 else {
+            throw ValidationError("--max-new-tokens and --batch-size must be positive")
+        }
     }
 
     func run() async throws {
         let options = self
         let report = try await runOnDedicatedThread { () throws -> EvalReport in
-            let checkpoint = try Checkpoint.load(directory: options.model)
+            let checkpoint = try ServedCheckpoint.load(directory: options.model, format: options.format)
             let problems = try options.loadProblems(record: checkpoint.record)
             let evaluator = Evaluator(
-                model: checkpoint.model, tokenizer: checkpoint.tokenizer, format: checkpoint.promptFormat,
+                generator: checkpoint.generator, tokenizer: checkpoint.tokenizer, format: checkpoint.promptFormat,
                 maxNewTokens: options.maxNewTokens, maxBatchSize: options.batchSize)
             let loadStart = currentLoadAverage()
             FileHandle.standardError.write(
@@ -70,14 +80,15 @@ struct EvalCommand: AsyncParsableCommand {
                 }
             }
             return EvalReport(
-                model: options.model, split: options.problems == nil ? options.split : nil, problems: options.problems,
-                result: result, loadAverageStart: loadStart, loadAverageEnd: currentLoadAverage())
+                model: options.model, format: checkpoint.format?.rawValue ?? "fp32 (LlamaModel)",
+                split: options.problems == nil ? options.split : nil, problems: options.problems, result: result,
+                loadAverageStart: loadStart, loadAverageEnd: currentLoadAverage())
         }
         if json {
             try printJSON(report)
         } else {
             let r = report.result
-            var line = String(format: "greedy %.1f %%", r.greedyAccuracy * 100)
+            var line = report.format + ": " + String(format: "greedy %.1f %%", r.greedyAccuracy * 100)
             if let majority = r.majorityAccuracy {
                 line += String(format: ", majority-of-%d %.1f %%", r.k, majority * 100)
             }
@@ -112,6 +123,7 @@ struct EvalCommand: AsyncParsableCommand {
 /// What `quorum eval --json` prints.
 private struct EvalReport: Encodable, Sendable {
     var model: String
+    var format: String
     var split: String?
     var problems: String?
     var result: EvaluationResult
@@ -119,7 +131,7 @@ private struct EvalReport: Encodable, Sendable {
     var loadAverageEnd: Double?
 
     enum CodingKeys: String, CodingKey {
-        case model, split, problems, result
+        case model, format, split, problems, result
         case loadAverageStart = "load_average_start", loadAverageEnd = "load_average_end"
     }
 }

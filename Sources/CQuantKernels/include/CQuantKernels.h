@@ -21,6 +21,19 @@ extern "C" {
 /// 1 when this build uses the AVX2/FMA code paths, 0 for the portable scalar fallback.
 int cqk_simd_enabled(void);
 
+/// A piece of parallel work: `task(context, chunk)`.
+typedef void (*cqk_task)(void *context, size_t chunk);
+
+/// Runs `task(context, i)` for every i in [0, chunks) on a persistent pool (one worker thread per
+/// extra core, created on first use) and the calling thread; returns when all have finished. Chunks are
+/// handed out one at a time, so a worker that is not scheduled (a busy machine) never holds up the
+/// caller, which then runs the chunks itself. Workers spin briefly for the next job, then sleep.
+/// Calls from several threads are serialised; `task` must not call `cqk_parallel` itself.
+void cqk_parallel(cqk_task task, void *context, size_t chunks);
+
+/// Worker threads of the pool (0 on a single core).
+int cqk_pool_workers(void);
+
 /// fp32 weights times fp32 activations; `k` a multiple of 16.
 void cqk_f32_gemm(const float *x, size_t xstride, size_t tokens, const float *w, size_t k,
                   size_t rowBegin, size_t rowEnd, float *y, size_t ystride);
