@@ -1,29 +1,19 @@
 import Foundation
 import QuorumPipeline
+import QuorumServing
 import QuorumTokenizer
 import QuorumTraining
 import Synchronization
 
-/// The sampler a worker uses for one model folder (M_{r−1}, fetched and verified), in the spec's
-/// serving format. This is the single place where a serving format meets the worker: a quantized
-/// sampler plugs in as another case here.
+/// The sampler a worker uses for one model folder (M_{r−1}, fetched and verified): the serving model
+/// in the spec's serving format (only the block linears are quantized), which runs each problem's
+/// prompt once for its k samples and decodes all of them with continuous batching.
 func makeWorkerSampler(spec: PipelineSpec, folder: String) throws -> any ResponseSampler {
     let checkpoint = try Checkpoint.load(directory: folder)
-    switch spec.servingFormat {
-    case .fp32:
-        return ModelSampler(
-            model: checkpoint.model, tokenizer: checkpoint.tokenizer, format: checkpoint.promptFormat,
-            maxNewTokens: spec.sampling.maxNewTokens)
-    default:
-        throw WorkerSamplingError(
-            "serving format \(spec.servingFormat.rawValue) is not wired into workers yet; "
-                + "set serving_format: fp32 in the pipeline spec")
-    }
-}
-
-struct WorkerSamplingError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+    let format = try ServingFormat.named(spec.servingFormat.rawValue)
+    return ModelSampler(
+        generator: try ServingModel(model: checkpoint.model, format: format), tokenizer: checkpoint.tokenizer,
+        format: checkpoint.promptFormat, maxNewTokens: spec.sampling.maxNewTokens)
 }
 
 /// Sampling counters of one worker process.
