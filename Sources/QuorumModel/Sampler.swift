@@ -47,6 +47,7 @@ public struct Generation: Sendable, Equatable {
 /// Next-token choice from a row of logits.
 public enum Sampler {
     /// The index of the largest logit (the first one on ties).
+    @inlinable
     public static func argmax<T: TensorScalar>(_ logits: [T]) -> Int {
         var best = 0
         for j in 1..<logits.count where logits[j] > logits[best] { best = j }
@@ -55,6 +56,9 @@ public enum Sampler {
 
     /// A token drawn from softmax(logits / temperature) restricted to the top-p nucleus, or the
     /// argmax when `temperature ≤ 0`. Works in Double so a seed gives the same token everywhere.
+    /// Inlinable, so that callers in other modules (the serving model) get it specialised for their
+    /// scalar type instead of running it generically.
+    @inlinable
     public static func sample<T: TensorScalar>(
         _ logits: [T], temperature: Double, topP: Double, using rng: inout SplitMix64
     ) -> Int {
@@ -90,10 +94,12 @@ public enum Sampler {
 }
 
 /// A binary max-heap of token ids ordered by probability, then by lower id.
+@usableFromInline
 struct TokenHeap {
     let probs: [Double]
     var items: [Int]
 
+    @usableFromInline
     init(probs: [Double]) {
         self.probs = probs
         items = Array(probs.indices)
@@ -105,6 +111,7 @@ struct TokenHeap {
         probs[a] > probs[b] || (probs[a] == probs[b] && a < b)
     }
 
+    @usableFromInline
     mutating func pop() -> Int? {
         guard let top = items.first else { return nil }
         let last = items.removeLast()

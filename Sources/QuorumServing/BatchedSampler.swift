@@ -115,7 +115,7 @@ struct Scheduler {
     }
 
     func draw(_ logits: [Float], rng: inout SplitMix64) -> Int {
-        TokenSampling.sample(logits, temperature: parameters.temperature, topP: parameters.topP, using: &rng)
+        Sampler.sample(logits, temperature: parameters.temperature, topP: parameters.topP, using: &rng)
     }
 
     mutating func run(results: inout [Generation], stop: (Int, [Int]) -> Bool) {
@@ -203,7 +203,7 @@ struct Scheduler {
             active.withUnsafeMutableBufferPointer { seqs in
                 // Each sequence draws from its own stream, so rows can be sampled in parallel.
                 parallelFor(seqs.count, serial: parameters.temperature <= 0) { row in
-                    drawn[row] = TokenSampling.sample(
+                    drawn[row] = Sampler.sample(
                         logits[row], temperature: parameters.temperature, topP: parameters.topP, using: &seqs[row].rng)
                 }
             }

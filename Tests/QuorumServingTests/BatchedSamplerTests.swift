@@ -64,21 +64,6 @@ import Testing
         }
     }
 
-    @Test func specialisedSamplingMatchesSampler() {
-        var rng = SplitMix64(seed: 3)
-        for trial in 0..<200 {
-            let logits = (0..<97).map { _ in Float(rng.nextGaussian() * 3) }
-            for (temperature, topP) in [(0.0, 1.0), (0.7, 0.9), (1.0, 1.0), (1.3, 0.5)] {
-                var a = SplitMix64(seed: 11, stream: UInt64(trial))
-                var b = a
-                #expect(
-                    TokenSampling.sample(logits, temperature: temperature, topP: topP, using: &a)
-                        == Sampler.sample(logits, temperature: temperature, topP: topP, using: &b))
-                #expect(a.state == b.state)
-            }
-        }
-    }
-
     @Test func contextLimitEndsWithLength() throws {
         let model = try randomModel()
         let serving = try ServingModel(model: model, format: .fp32)
