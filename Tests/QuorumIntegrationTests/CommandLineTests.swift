@@ -61,10 +61,46 @@ struct CommandLineTests {
         for command in [
             ["stack"], ["stack", "up"], ["migrate"], ["bench"], ["bench", "kafka"], ["bench", "postgres"],
             ["run"], ["manager"], ["worker"], ["sink"], ["status"], ["rounds"], ["pairs", "export"],
+            ["task", "sample"], ["train", "sft"], ["eval"], ["quantize"], ["export", "gguf"], ["export", "inspect"],
+            ["bench", "sample"],
         ] {
             let (status, output) = try TestStack.runQuorum(command + ["--help"])
             #expect(status == 0)
             #expect(output.contains("USAGE"), "\(command) --help printed: \(output)")
         }
+    }
+
+    @Test func modelCommandsSayWhatIsWrongWithTheirInput() throws {
+        for command in [
+            ["export", "gguf", "--model", "/nonexistent", "--type", "q8_0", "--out", "/tmp/never.gguf"],
+            ["quantize", "--model", "/nonexistent", "--format", "w8a8", "--out", "/tmp/never-q"],
+            [
+                "task", "sample", "--model", "/nonexistent", "--split", "train", "--count", "2", "--k", "2", "--out",
+                "/tmp/never.jsonl",
+            ],
+        ] {
+            let (status, output) = try TestStack.runQuorum(command)
+            #expect(status != 0)
+            #expect(output.contains("/nonexistent"), "\(command) printed: \(output)")
+            #expect(!output.contains("Fatal error"))
+        }
+        let (status, output) = try TestStack.runQuorum(["export", "gguf", "--model", "m", "--type", "q9", "--out", "x"])
+        #expect(status != 0 && output.contains("'f32', 'q8_0', 'q4_0' or 'tq2_0'"))
+    }
+
+    @Test func aTrainedModelExportsToGGUFAndReadsBack() throws {
+        let model = TestStack.repositoryRoot.appendingPathComponent("Tests/QuorumIntegrationTests/Fixtures/tiny-arith")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("export") + ".gguf")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let (status, output) = try TestStack.runQuorum([
+            "export", "gguf", "--model", model.path, "--type", "q8_0", "--out", out.path,
+        ])
+        #expect(status == 0, "export printed: \(output)")
+        let (inspectStatus, listing) = try TestStack.runQuorum(["export", "inspect", out.path])
+        #expect(inspectStatus == 0)
+        #expect(listing.contains("general.architecture = \"llama\""))
+        #expect(listing.contains("llama.block_count = 1"))
+        #expect(listing.contains("tokenizer.ggml.pre = \"qwen2\""))
+        #expect(listing.contains("Q8_0"))
     }
 }
