@@ -1,4 +1,5 @@
 import Foundation
+import QuorumModel
 import QuorumPipeline
 import QuorumServing
 import QuorumTokenizer
@@ -10,10 +11,26 @@ import Synchronization
 /// prompt once for its k samples and decodes all of them with continuous batching.
 func makeWorkerSampler(spec: PipelineSpec, folder: String) throws -> any ResponseSampler {
     let checkpoint = try Checkpoint.load(directory: folder)
-    let format = try ServingFormat.named(spec.servingFormat.rawValue)
+    var format = try ServingFormat.named(spec.servingFormat.rawValue)
+    // A model trained with quantization-aware training holds latent weights that only make sense in
+    // its own ternary scheme: serve it that way (the default fp32 means "as trained").
+    if let scheme = checkpoint.model.quantization {
+        let trained = try ServingFormat.named(scheme.rawValue)
+        guard format == .fp32 || format == trained else {
+            throw WorkerSamplingError(
+                "the model was trained for \(scheme.rawValue) (quantization-aware), so it cannot be served as "
+                    + "\(format.rawValue); set serving_format: \(scheme.rawValue) (or fp32) in the pipeline spec")
+        }
+        format = trained
+    }
     return ModelSampler(
         generator: try ServingModel(model: checkpoint.model, format: format), tokenizer: checkpoint.tokenizer,
         format: checkpoint.promptFormat, maxNewTokens: spec.sampling.maxNewTokens)
+}
+
+struct WorkerSamplingError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Sampling counters of one worker process.
