@@ -16,5 +16,5 @@ Q=.build/release/quorum
 $Q run pipelines/arith-demo.yaml
 $Q status --pipeline arith-demo
 $Q rounds --pipeline arith-demo
-echo "[demo] done. Inspect with: psql postgres://quorum@127.0.0.1:54329/quorum -c 'SELECT * FROM round_summary'"
+echo "[demo] done. Inspect with: psql postgres://quorum@127.0.0.1:${QUORUM_POSTGRES_PORT:-54329}/quorum -c 'SELECT * FROM round_summary'"
 echo "[demo] The stack is still up: '$Q stack down' stops it."
