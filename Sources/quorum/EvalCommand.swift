@@ -98,25 +98,11 @@ struct EvalCommand: AsyncParsableCommand {
         }
     }
 
-    /// The problems to evaluate: the JSONL file, or the split generated with the checkpoint's knobs.
+    /// The problems: see ``selectProblems(file:count:split:dataSeed:minSteps:maxSteps:maxNumber:record:)``.
     func loadProblems(record: TrainingRecord?) throws -> [Problem] {
-        if let problems {
-            do {
-                return Array(try ProblemJSONL.read(from: URL(fileURLWithPath: problems)).prefix(count))
-            } catch {
-                throw ValidationError("cannot read problems from \(problems): \(error)")
-            }
-        }
-        let trained = record?.config
-        let config = GeneratorConfig(
-            minSteps: minSteps ?? trained?.minSteps ?? 1, maxSteps: maxSteps ?? trained?.maxSteps ?? 4,
-            maxNumber: maxNumber ?? trained?.maxNumber ?? 50)
-        do {
-            return try ProblemGenerator(config: config).generate(
-                split: DataSplit(rawValue: split)!, count: count, seed: dataSeed ?? trained?.dataSeed ?? 1)
-        } catch let error as TaskError {
-            throw ValidationError(error.message)
-        }
+        try selectProblems(
+            file: problems, count: count, split: split, dataSeed: dataSeed, minSteps: minSteps, maxSteps: maxSteps,
+            maxNumber: maxNumber, record: record)
     }
 }
 
