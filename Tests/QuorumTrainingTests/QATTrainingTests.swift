@@ -9,26 +9,9 @@ import Testing
 struct QATTrainingTests {
     /// A tiny ReLU²GLU run (the shape of the shared tiny run in TrainingTests).
     static func tinyConfig(quant: String, steps: Int = 10) -> SFTConfig {
-        var config = SFTConfig()
-        config.trainCount = 4
-        config.minSteps = 1
-        config.maxSteps = 1
-        config.maxNumber = 10
-        config.vocabSize = 320
-        config.layers = 2
-        config.hidden = 64
-        config.heads = 4
-        config.kvHeads = 2
-        config.intermediate = 128
+        var config = SFTConfig.tiny(steps: steps)
         config.hiddenAct = "relu2"
-        config.maxPositions = 160
-        config.steps = steps
-        config.batch = 4
-        config.lr = 3e-3
-        config.minLR = 3e-4
         config.warmup = 2
-        config.evalEvery = 0
-        config.devCount = 0
         config.quant = quant
         return config
     }

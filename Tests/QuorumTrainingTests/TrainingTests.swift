@@ -20,24 +20,7 @@ private func smallTokenizer(_ problems: [Problem]) throws -> BPETokenizer {
 /// The tiny run every checkpoint test shares: 4 one-step problems, a 2-layer width-64 model,
 /// 60 steps. Trained once (lazily, thread-safely) and saved; tests load the folder.
 private let tinyRun: Result<String, TrainingError> = {
-    var config = SFTConfig()
-    config.trainCount = 4
-    config.minSteps = 1
-    config.maxSteps = 1
-    config.maxNumber = 10
-    config.vocabSize = 320
-    config.layers = 2
-    config.hidden = 64
-    config.heads = 4
-    config.kvHeads = 2
-    config.intermediate = 128
-    config.maxPositions = 160
-    config.steps = 60
-    config.batch = 4
-    config.lr = 3e-3
-    config.minLR = 3e-4
-    config.warmup = 5
-    config.evalEvery = 0
+    var config = SFTConfig.tiny(steps: 60)
     config.devCount = 2
     config.maxNewTokens = 48
     let folder = FileManager.default.temporaryDirectory

@@ -7,24 +7,8 @@ import Testing
 
 /// A tiny model configuration that trains in seconds (2 layers, width 64) on one-step problems.
 private func tinyConfig(steps: Int = 60) -> SFTConfig {
-    var config = SFTConfig()
-    config.trainCount = 4
-    config.minSteps = 1
-    config.maxSteps = 1
-    config.maxNumber = 10
-    config.vocabSize = 320
-    config.layers = 2
-    config.hidden = 64
-    config.heads = 4
-    config.kvHeads = 2
-    config.intermediate = 128
+    var config = SFTConfig.tiny(steps: steps)
     config.maxPositions = 200
-    config.steps = steps
-    config.batch = 4
-    config.lr = 3e-3
-    config.minLR = 3e-4
-    config.warmup = min(5, steps)
-    config.evalEvery = 0
     config.devCount = 2
     config.maxNewTokens = 64
     return config
