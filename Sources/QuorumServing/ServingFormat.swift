@@ -65,6 +65,21 @@ public enum ServingFormat: String, CaseIterable, Sendable, Codable {
     /// The names `--format` accepts, comma-separated.
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
+    /// The format a pipeline worker serves a model in. A model trained with quantization-aware
+    /// training for a ternary scheme (`trained`) holds latent weights that only make sense in that
+    /// scheme, so the pipeline default `fp32` means "as trained" for it, and any other format is an error.
+    public static func forPipeline(requested: ServingFormat, trained: ServingFormat?) throws(ServingError)
+        -> ServingFormat
+    {
+        guard let trained else { return requested }
+        guard requested == .fp32 || requested == trained else {
+            throw ServingError(
+                "the model was trained for \(trained.rawValue) (quantization-aware), so it cannot be served as "
+                    + "\(requested.rawValue); set serving_format: \(trained.rawValue) (or fp32) in the pipeline spec")
+        }
+        return trained
+    }
+
     /// The format called `name`, or an error listing the known names.
     public static func named(_ name: String) throws(ServingError) -> ServingFormat {
         guard let format = ServingFormat(rawValue: name) else {

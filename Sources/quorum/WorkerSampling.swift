@@ -8,29 +8,16 @@ import Synchronization
 
 /// The sampler a worker uses for one model folder (M_{r−1}, fetched and verified): the serving model
 /// in the spec's serving format (only the block linears are quantized), which runs each problem's
-/// prompt once for its k samples and decodes all of them with continuous batching.
+/// prompt once for its k samples and decodes all of them with continuous batching. A model trained
+/// for a ternary scheme is served in it (see ``ServingFormat/forPipeline(requested:trained:)``).
 func makeWorkerSampler(spec: PipelineSpec, folder: String) throws -> any ResponseSampler {
     let checkpoint = try Checkpoint.load(directory: folder)
-    var format = try ServingFormat.named(spec.servingFormat.rawValue)
-    // A model trained with quantization-aware training holds latent weights that only make sense in
-    // its own ternary scheme: serve it that way (the default fp32 means "as trained").
-    if let scheme = checkpoint.model.quantization {
-        let trained = try ServingFormat.named(scheme.rawValue)
-        guard format == .fp32 || format == trained else {
-            throw WorkerSamplingError(
-                "the model was trained for \(scheme.rawValue) (quantization-aware), so it cannot be served as "
-                    + "\(format.rawValue); set serving_format: \(scheme.rawValue) (or fp32) in the pipeline spec")
-        }
-        format = trained
-    }
+    let trained = try checkpoint.model.quantization.map { try ServingFormat.named($0.rawValue) }
+    let format = try ServingFormat.forPipeline(
+        requested: try ServingFormat.named(spec.servingFormat.rawValue), trained: trained)
     return ModelSampler(
         generator: try ServingModel(model: checkpoint.model, format: format), tokenizer: checkpoint.tokenizer,
         format: checkpoint.promptFormat, maxNewTokens: spec.sampling.maxNewTokens)
-}
-
-struct WorkerSamplingError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Sampling counters of one worker process.
