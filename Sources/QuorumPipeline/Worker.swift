@@ -41,9 +41,11 @@ public final class Worker: Sendable {
         self.maxProblemsPerBatch = maxProblemsPerBatch
         self.samplerForRound = samplerForRound
         var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "quorum.\(spec.name).workers")
-        // Sampling a batch takes a while: keep polls from counting as a dead member for long.
+        // A worker polls between batches, so this bounds one batch's sampling (≤ 4 problems × k). It is
+        // also the rebalance timeout a joining member sends: a coordinator that waits that long for a
+        // member that died mid-rebalance (Tansu does) stalls every worker for it, so keep it at 2 min.
         configuration.kafka.properties["max.poll.interval.ms"] =
-            configuration.kafka.properties["max.poll.interval.ms"] ?? "600000"
+            configuration.kafka.properties["max.poll.interval.ms"] ?? "120000"
         consumer = try KafkaConsumer(configuration: configuration, topics: [spec.tasksTopic])
         producer = try KafkaProducer(configuration: kafka)
     }
