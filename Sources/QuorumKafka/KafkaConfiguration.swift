@@ -34,6 +34,14 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeoutMilliseconds: Int = 6000
     /// Where to start when the group has no committed offset: `earliest` or `latest`.
     public var autoOffsetReset: String = "earliest"
+    /// Whether ``KafkaConsumer/close()`` leaves the group at once (Kafka's usual behaviour) or just
+    /// releases the client, so the group notices the member is gone after the session timeout.
+    ///
+    /// Quorum's long-running consumers set `false`: Tansu 0.6 (the embedded broker) keeps a member that
+    /// left *while the group was rebalancing* as the group's leader, and then waits for that leader's
+    /// assignment for ever — every later member loops on "rebalance in progress". A member that
+    /// just goes silent is expired after the session timeout, and a new leader is chosen.
+    public var leavesGroupOnClose = true
 
     /// Creates a consumer configuration.
     public init(kafka: KafkaConfiguration, groupID: String) {

@@ -53,6 +53,7 @@ public final class KafkaConsumer: Sendable {
     private let executor: BlockingExecutor
     private let events: EventsBox
     private let closed = AtomicFlag(false)
+    private let leavesGroupOnClose: Bool
 
     /// Properties Quorum relies on; ``KafkaConfiguration/properties`` may override them.
     static func defaults(_ configuration: KafkaConsumerConfiguration) -> [String: String] {
@@ -88,17 +89,15 @@ public final class KafkaConsumer: Sendable {
             throw KafkaError(err, "cannot subscribe to \(topics.joined(separator: ", "))")
         }
         self.handle = handle
+        self.leavesGroupOnClose = configuration.leavesGroupOnClose
         self.events = box
         self.executor = BlockingExecutor(label: "quorum.kafka.consumer")
     }
 
     deinit {
         if !closed.exchange(true) {
-            let handle = self.handle
-            executor.runBlocking {
-                _ = rd_kafka_consumer_close(handle.pointer)
-                handle.destroy()
-            }
+            let (handle, leaves) = (self.handle, leavesGroupOnClose)
+            executor.runBlocking { Self.release(handle, leavingGroup: leaves) }
         }
     }
 
@@ -178,14 +177,21 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Leaves the group (its partitions move to the other members at once) and releases the client.
-    /// Uncommitted work is redelivered to whoever gets the partitions. Idempotent.
+    /// Leaves the group (its partitions move to the other members at once; with
+    /// ``KafkaConsumerConfiguration/leavesGroupOnClose`` off, after the session timeout) and releases
+    /// the client. Uncommitted work is redelivered to whoever gets the partitions. Idempotent.
     public func close() async {
         guard !closed.exchange(true) else { return }
-        let handle = self.handle
-        await executor.runAsync {
+        let (handle, leaves) = (self.handle, leavesGroupOnClose)
+        await executor.runAsync { Self.release(handle, leavingGroup: leaves) }
+    }
+
+    private static func release(_ handle: RDKafkaHandle, leavingGroup: Bool) {
+        if leavingGroup {
             _ = rd_kafka_consumer_close(handle.pointer)
             handle.destroy()
+        } else {
+            handle.destroyWithoutLeaving()
         }
     }
 

@@ -41,6 +41,9 @@ final class RDKafkaHandle: @unchecked Sendable {
 
     /// Destroys the handle. Call exactly once.
     func destroy() { rd_kafka_destroy(pointer) }
+
+    /// Destroys a consumer's handle without leaving its group or committing anything. Call exactly once.
+    func destroyWithoutLeaving() { rd_kafka_destroy_flags(pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
 }
 
 /// Reads a NUL-terminated C string out of a `[CChar]` buffer.

@@ -46,6 +46,8 @@ public final class Worker: Sendable {
         // member that died mid-rebalance (Tansu does) stalls every worker for it, so keep it at 2 min.
         configuration.kafka.properties["max.poll.interval.ms"] =
             configuration.kafka.properties["max.poll.interval.ms"] ?? "120000"
+        // Stopping (or being stopped by a dying `quorum run`) must not wedge the group on Tansu.
+        configuration.leavesGroupOnClose = false
         consumer = try KafkaConsumer(configuration: configuration, topics: [spec.tasksTopic])
         producer = try KafkaProducer(configuration: kafka)
     }

@@ -123,10 +123,10 @@ struct SinkCommand: AsyncParsableCommand {
         let database = PostgresClient(url: resolved.postgresURL)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let group = "quorum.\(spec.name).sink"
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers), groupID: group),
-            topics: [spec.votesTopic])
+        var configuration = KafkaConsumerConfiguration(
+            kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers), groupID: group)
+        configuration.leavesGroupOnClose = false  // see KafkaConsumerConfiguration.leavesGroupOnClose
+        let consumer = try KafkaConsumer(configuration: configuration, topics: [spec.votesTopic])
         let sink = KafkaPostgresSink(
             group: group, consumer: consumer, database: database, handler: VoteRecordHandler(), maxBatch: batch)
         log("[sink] storing \(spec.votesTopic) into PostgreSQL")

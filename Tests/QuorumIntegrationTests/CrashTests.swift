@@ -118,13 +118,7 @@ struct CrashTests {
         }
     }
 
-    @Test(
-        .disabled(
-            """
-            Hangs on Tansu in a timing-dependent way (2 of the last 4 clean-clone runs): after a worker is \
-            SIGKILLed and quorum run is SIGKILLed right after restarting it, the second run's workers never \
-            get partition 0 of the tasks topic (the group shows no members). Re-enable once that is fixed.
-            """))
+    @Test
     func quorumRunKilledMidRoundContinuesWhereItStopped() async throws {
         try await TestStack.withMigratedDatabase { url in
             let name = TestStack.unique("crash-run").lowercased()

@@ -127,6 +127,67 @@ struct KafkaIntegrationTests {
         try await admin.deleteTopic(topic)
     }
 
+    /// Tansu 0.6 keeps a member that *left* while the group was rebalancing as the group's leader, and
+    /// then never forms the group again. Members that stop without leaving (Quorum's workers and sink)
+    /// are expired after the session timeout instead, and the group carries on.
+    @Test func membersThatStopWhileTheGroupRebalancesDoNotWedgeIt() async throws {
+        let topic = TestStack.unique("quorum.test.wedge")
+        let admin = try KafkaAdmin(configuration: TestStack.kafka)
+        try await admin.createTopic(topic, partitions: 2)
+        let reports = try await produce(2_000, topic: topic)
+        var configuration = KafkaConsumerConfiguration(
+            kafka: TestStack.kafka, groupID: TestStack.unique("quorum.test.wedge"))
+        configuration.leavesGroupOnClose = false
+        let processed = Collector<String>()
+        let deadline = ContinuousClock.now + .seconds(120)
+        // A member that records what it is assigned and handles about 50 messages a second.
+        func member() throws -> (consumer: KafkaConsumer, held: Collector<[KafkaTopicPartition]>) {
+            let held = Collector<[KafkaTopicPartition]>()
+            let consumer = try KafkaConsumer(
+                configuration: configuration, topics: [topic],
+                events: KafkaConsumerEvents(onAssign: { held.append($0) }))
+            return (consumer, held)
+        }
+        func consume(_ consumer: KafkaConsumer) -> Task<Void, any Error> {
+            Task {
+                while !Task.isCancelled, ContinuousClock.now < deadline, Set(processed.values).count < reports.count {
+                    if let message = try await consumer.poll(timeoutMilliseconds: 100) {
+                        processed.append("\(message.partition)/\(message.offset)")
+                        try await consumer.commit(message)
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+            }
+        }
+        let first = [try member(), try member()]
+        let firstTasks = first.map { consume($0.consumer) }
+        let formed = try await waitFor(seconds: 30) { first.allSatisfy { !$0.held.values.isEmpty } }
+        try #require(formed, "the first two members never got their partitions")
+
+        // A third member joins, so the group rebalances; the first two stop right then, mid-rebalance.
+        let joiner = try member()
+        let joinerTask = consume(joiner.consumer)
+        try await Task.sleep(for: .seconds(1))
+        for task in firstTasks { task.cancel() }
+        for (index, task) in firstTasks.enumerated() {
+            _ = await task.result
+            await first[index].consumer.close()
+        }
+        #expect(Set(processed.values).count < reports.count, "the first members finished before they were stopped")
+        let late = try member()
+        let lateTask = consume(late.consumer)
+        try await joinerTask.value
+        try await lateTask.value
+
+        // The two new members took over both partitions and nothing was lost.
+        #expect(Set(processed.values).count == reports.count)
+        let takenOver = Set((joiner.held.values + late.held.values).flatMap { $0 }.map(\.partition))
+        #expect(takenOver == [0, 1])
+        await joiner.consumer.close()
+        await late.consumer.close()
+        try await admin.deleteTopic(topic)
+    }
+
     @Test func lagFollowsCommits() async throws {
         let topic = TestStack.unique("quorum.test.lag")
         let admin = try KafkaAdmin(configuration: TestStack.kafka)
