@@ -8,6 +8,17 @@ public protocol SinkHandler: Sendable {
     /// Writes what `message` means. Throw ``DeadLetter`` (or any error) to set the message aside in
     /// `dead_letters` with the reason; the rest of the batch still commits.
     func apply(_ message: KafkaMessage, in db: PostgresConnection) throws
+
+    /// Whether applying a message twice changes nothing (a primary key decides). The sink then
+    /// applies messages below its stored position too, instead of skipping them as redeliveries:
+    /// a topic that was deleted and created again (an in-memory broker restarted) numbers its
+    /// messages from 0 again, and those must not be taken for old ones.
+    var isIdempotent: Bool { get }
+}
+
+extension SinkHandler {
+    /// Handlers are not idempotent unless they say so.
+    public var isIdempotent: Bool { false }
 }
 
 /// A message that cannot be applied, with the reason recorded beside its raw bytes.
@@ -25,6 +36,9 @@ public struct SinkStatistics: Sendable, Equatable, Codable {
     public var applied = 0
     /// Messages skipped because PostgreSQL already had them (redeliveries).
     public var skippedAsDuplicate = 0
+    /// Messages below the stored position given to an idempotent handler again: redeliveries (no
+    /// change) or messages of a topic that was created again.
+    public var reapplied = 0
     /// Messages set aside in `dead_letters`.
     public var deadLettered = 0
     /// Transactions committed.
@@ -38,7 +52,8 @@ public struct SinkStatistics: Sendable, Equatable, Codable {
 /// Consumes a topic into PostgreSQL with an exactly-once effect.
 ///
 /// Each batch is one transaction holding the rows and the consumed positions (`consumer_offsets`);
-/// a message at or past a stored position is skipped, so redelivery changes nothing. Each message
+/// a message below a stored position is skipped, so redelivery changes nothing (an idempotent
+/// handler gets it again instead; see ``SinkHandler/isIdempotent``). Each message
 /// runs under a savepoint: a bad one goes to `dead_letters` and never blocks the others. After the
 /// transaction the positions are committed to Kafka too, so standard lag tools see them. A failed
 /// transaction is retried with back-off; nothing is dropped.
@@ -106,6 +121,7 @@ public final class KafkaPostgresSink: Sendable {
                 statistics.withLock {
                     $0.applied += counts.applied
                     $0.skippedAsDuplicate += counts.skippedAsDuplicate
+                    $0.reapplied += counts.reapplied
                     $0.deadLettered += counts.deadLettered
                     $0.batches += 1
                     let elapsed = ContinuousClock.now - started
@@ -126,7 +142,8 @@ public final class KafkaPostgresSink: Sendable {
         _ batch: [KafkaMessage], group: String, handler: any SinkHandler, db: PostgresConnection
     ) throws -> (SinkStatistics, [KafkaTopicPartitionOffset]) {
         var counts = SinkStatistics()
-        var stored: [KafkaTopicPartition: Int64] = [:]
+        var stored: [KafkaTopicPartition: Int64] = [:]  // as PostgreSQL had them, then as each message moves them on
+        var next: [KafkaTopicPartition: Int64] = [:]  // the positions to commit
         for message in batch {
             let partition = KafkaTopicPartition(topic: message.topic, partition: message.partition)
             if stored[partition] == nil {
@@ -138,15 +155,17 @@ public final class KafkaPostgresSink: Sendable {
                     """)
                 stored[partition] = try rows.first?.decode(Int64.self, at: 0) ?? 0
             }
-            if message.offset < stored[partition]! {
+            let seenBefore = message.offset < stored[partition]!
+            if seenBefore && !handler.isIdempotent {
                 counts.skippedAsDuplicate += 1
+                next[partition] = stored[partition]!
                 continue
             }
             try db.execute("SAVEPOINT quorum_message")
             do {
                 try handler.apply(message, in: db)
                 try db.execute("RELEASE SAVEPOINT quorum_message")
-                counts.applied += 1
+                if seenBefore { counts.reapplied += 1 } else { counts.applied += 1 }
             } catch let error as PostgresError where error.code.isConnectionLoss {
                 throw error
             } catch {
@@ -159,12 +178,15 @@ public final class KafkaPostgresSink: Sendable {
                             \(message.key.map(PostgresBytes.init)), \(PostgresBytes(message.value)), \(reason))
                     ON CONFLICT (topic, partition, "offset") DO NOTHING
                     """)
-                counts.deadLettered += 1
+                if seenBefore { counts.reapplied += 1 } else { counts.deadLettered += 1 }
             }
-            stored[partition] = message.offset + 1
+            if !seenBefore { stored[partition] = message.offset + 1 }
+            // Kafka gets this position even when it is below the stored one (a topic created again);
+            // PostgreSQL keeps the greater of the two.
+            next[partition] = message.offset + 1
         }
         var positions: [KafkaTopicPartitionOffset] = []
-        for (partition, next) in stored.sorted(by: { $0.key.description < $1.key.description }) {
+        for (partition, next) in next.sorted(by: { $0.key.description < $1.key.description }) {
             try db.execute(
                 """
                 INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)

@@ -11,6 +11,9 @@ public struct VoteRecordHandler: SinkHandler {
     /// Creates the handler.
     public init() {}
 
+    /// The vote record's primary key (pipeline, round, problem) makes a second copy change nothing.
+    public var isIdempotent: Bool { true }
+
     public func apply(_ message: KafkaMessage, in db: PostgresConnection) throws {
         let record = try WireFormat.decode(VoteRecordMessage.self, from: message.value)
         let answers = PostgresJSON(String(decoding: try WireFormat.encode(record.answers), as: UTF8.self))

@@ -156,10 +156,10 @@ struct SinkCommand: AsyncParsableCommand {
         log("[sink] stopped: \(Self.line(sink.stats))")
     }
 
-    /// "120 stored, 0 duplicates, 1 dead letters in 7 batches; 0.42 s in transactions (286 records/s)".
+    /// "120 stored, 0 seen before, 1 dead letters in 7 batches; 0.42 s in transactions (286 records/s)".
     static func line(_ stats: SinkStatistics) -> String {
-        "\(stats.applied) stored, \(stats.skippedAsDuplicate) duplicates, \(stats.deadLettered) dead letters in "
-            + "\(stats.batches) batches; "
+        "\(stats.applied) stored, \(stats.skippedAsDuplicate + stats.reapplied) seen before, "
+            + "\(stats.deadLettered) dead letters in \(stats.batches) batches; "
             + String(
                 format: "%.2f s in transactions (%.0f records/s)", stats.storeSeconds,
                 stats.storeSeconds > 0 ? Double(stats.applied + stats.deadLettered) / stats.storeSeconds : 0)

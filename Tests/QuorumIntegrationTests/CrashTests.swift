@@ -111,7 +111,9 @@ struct CrashTests {
                     (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1))
                 })
             #expect((counts["worker-a"] ?? 0) >= 3)
-            #expect((counts["worker-b"] ?? 0) >= 30 - votedAtKill)
+            // A's records still in flight when it died may be stored after `votedAtKill` was read, so B's
+            // share is "the rest", whatever it is; one record per problem is checked below.
+            #expect((counts["worker-b"] ?? 0) > 0)
             #expect(counts.values.reduce(0, +) == 30)
             try await Self.expectOneRecordPerProblemAndPairsAsVoted(database: database, pipeline: name, rounds: 1)
             #expect(sink.stats.deadLettered == 0)

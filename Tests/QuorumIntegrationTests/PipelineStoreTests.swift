@@ -79,8 +79,78 @@ private struct NotesHandler: SinkHandler {
     }
 }
 
+/// An idempotent handler: the key is the primary key, so a second copy changes nothing.
+private struct KeyedNotesHandler: SinkHandler {
+    var isIdempotent: Bool { true }
+    func apply(_ message: KafkaMessage, in db: PostgresConnection) throws {
+        let key = String(decoding: message.key ?? [], as: UTF8.self)
+        let body = String(decoding: message.value, as: UTF8.self)
+        try db.execute("INSERT INTO keyed_notes (key, body) VALUES (\(key), \(body)) ON CONFLICT (key) DO NOTHING")
+    }
+}
+
 @Suite("Kafka → PostgreSQL sink")
 struct SinkTests {
+    /// Reads `topic` into PostgreSQL with a fresh Kafka group until `count` messages were handled.
+    static func drain(
+        _ topic: String, count: Int, group: String, handler: any SinkHandler, database: PostgresClient
+    ) async throws -> SinkStatistics {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: TestStack.unique("g")),
+            topics: [topic])
+        let sink = KafkaPostgresSink(group: group, consumer: consumer, database: database, handler: handler)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while sink.stats.applied + sink.stats.deadLettered + sink.stats.skippedAsDuplicate + sink.stats.reapplied
+            < count, ContinuousClock.now < deadline
+        {
+            try await sink.runOnce()
+        }
+        await consumer.close()
+        return sink.stats
+    }
+
+    /// An in-memory broker that restarts loses its topics; the new topic numbers its messages from 0
+    /// again, below the positions PostgreSQL holds. An idempotent handler must still get them.
+    @Test func aTopicCreatedAgainLosesNothingWithAnIdempotentHandler() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let database = PostgresClient(url: url)
+            try await database.execute("CREATE TABLE keyed_notes (key text PRIMARY KEY, body text NOT NULL)")
+            let topic = TestStack.unique("quorum.test.recreated")
+            let admin = try KafkaAdmin(configuration: TestStack.kafka)
+            func fill(_ keys: Range<Int>) async throws {
+                let producer = try KafkaProducer(configuration: TestStack.kafka)
+                for index in keys {
+                    try await producer.send(topic: topic, key: Array("k\(index)".utf8), value: Array("note \(index)".utf8))
+                }
+                await producer.close()
+            }
+            func rows() async throws -> Int {
+                try await database.query("SELECT count(*) FROM keyed_notes")[0].decode(Int.self, at: 0)
+            }
+            try await admin.createTopic(topic, partitions: 1)
+            try await fill(0..<30)
+            let first = try await Self.drain(
+                topic, count: 30, group: "keyed", handler: KeyedNotesHandler(), database: database)
+            #expect(first.applied == 30)
+            #expect(try await rows() == 30)
+
+            try await admin.deleteTopic(topic)
+            try await admin.createTopic(topic, partitions: 1)
+            try await fill(30..<40)  // offsets 0…9 again, all below the stored position 30
+            let second = try await Self.drain(
+                topic, count: 10, group: "keyed", handler: KeyedNotesHandler(), database: database)
+            #expect(second.reapplied == 10)
+            #expect(try await rows() == 40, "messages of the topic created again were lost")
+
+            // Redelivery still changes nothing.
+            let third = try await Self.drain(
+                topic, count: 10, group: "keyed", handler: KeyedNotesHandler(), database: database)
+            #expect(third.reapplied == 10)
+            #expect(try await rows() == 40)
+            try await admin.deleteTopic(topic)
+        }
+    }
+
     @Test func redeliveryChangesNothingAndBadMessagesAreKept() async throws {
         try await TestStack.withMigratedDatabase { url in
             let database = PostgresClient(url: url)
@@ -95,23 +165,8 @@ struct SinkTests {
             }
             await producer.close()
 
-            func drain(kafkaGroup: String) async throws -> SinkStatistics {
-                let consumer = try KafkaConsumer(
-                    configuration: KafkaConsumerConfiguration(kafka: TestStack.kafka, groupID: kafkaGroup),
-                    topics: [topic])
-                let sink = KafkaPostgresSink(
-                    group: "notes-sink", consumer: consumer, database: database, handler: NotesHandler())
-                let deadline = ContinuousClock.now + .seconds(60)
-                while sink.stats.applied + sink.stats.deadLettered + sink.stats.skippedAsDuplicate < 60,
-                    ContinuousClock.now < deadline
-                {
-                    try await sink.runOnce()
-                }
-                await consumer.close()
-                return sink.stats
-            }
-
-            let first = try await drain(kafkaGroup: TestStack.unique("g"))
+            let first = try await Self.drain(
+                topic, count: 60, group: "notes-sink", handler: NotesHandler(), database: database)
             #expect(first.applied == 54)
             #expect(first.deadLettered == 6)
             #expect(try await database.query("SELECT count(*) FROM notes")[0].decode(Int.self, at: 0) == 54)
@@ -124,7 +179,8 @@ struct SinkTests {
 
             // A new Kafka group re-reads everything from the start (as after lost Kafka commits);
             // the positions stored in PostgreSQL make every message a recognised duplicate.
-            let second = try await drain(kafkaGroup: TestStack.unique("g"))
+            let second = try await Self.drain(
+                topic, count: 60, group: "notes-sink", handler: NotesHandler(), database: database)
             #expect(second.skippedAsDuplicate == 60)
             #expect(second.applied == 0)
             #expect(try await database.query("SELECT count(*) FROM notes")[0].decode(Int.self, at: 0) == 54)
