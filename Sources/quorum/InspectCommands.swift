@@ -246,10 +246,7 @@ struct ManagerCommand: AsyncParsableCommand {
         }
         let (runner, _) = try await prepareRunner(spec: spec, endpoints: endpoints, workDirectory: workDirectory)
         log("[manager] driving \(spec.name)'s rounds; workers and the sink join with --pipeline \(spec.name)")
-        let rounds = Task { try await runner.runRounds() }
-        let signals = cancelOnSignals(rounds)
-        defer { signals.forEach { $0.cancel() } }
-        switch await rounds.result {
+        switch await awaitUntilStopped(Task { try await runner.runRounds() }) {
         case .success:
             try await printRoundsTable(pipeline: spec.name, database: runner.database)
         case .failure(let error) where error is CancellationError:

@@ -8,7 +8,7 @@ import QuorumStore
 import QuorumTokenizer
 
 /// Cancels `task` on SIGINT or SIGTERM, for a graceful stop of a long-running command.
-func cancelOnSignals(_ task: Task<Void, any Error>) -> [any DispatchSourceSignal] {
+private func cancelOnSignals(_ task: Task<Void, any Error>) -> [any DispatchSourceSignal] {
     [SIGINT, SIGTERM].map { signalNumber in
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
@@ -21,7 +21,7 @@ func cancelOnSignals(_ task: Task<Void, any Error>) -> [any DispatchSourceSignal
 /// Cancels `task` once the process that started this one (`quorum run`, named by
 /// `QUORUM_PARENT_PID`) is gone, even if it was killed with SIGKILL: a worker or sink started by
 /// `quorum run` must not outlive it. Does nothing for processes started by hand.
-func cancelWhenParentExits(_ task: Task<Void, any Error>) -> Task<Void, Never>? {
+private func cancelWhenParentExits(_ task: Task<Void, any Error>) -> Task<Void, Never>? {
     guard let text = ProcessInfo.processInfo.environment[parentPIDVariable], let parent = Int32(text) else {
         return nil
     }
@@ -35,6 +35,23 @@ func cancelWhenParentExits(_ task: Task<Void, any Error>) -> Task<Void, Never>? 
             }
         }
     }
+}
+
+/// Waits for `task` of a long-running command, cancelling it on SIGINT or SIGTERM and when the
+/// `quorum run` that started this process is gone.
+func awaitUntilStopped(_ task: Task<Void, any Error>) async -> Result<Void, any Error> {
+    let signals = cancelOnSignals(task)
+    let orphanWatch = cancelWhenParentExits(task)
+    defer {
+        signals.forEach { $0.cancel() }
+        orphanWatch?.cancel()
+    }
+    return await task.result
+}
+
+/// Throws what ended a long-running command, unless it was a stop request (cancellation).
+func rethrowUnlessStopped(_ outcome: Result<Void, any Error>) throws {
+    if case .failure(let error) = outcome, !(error is CancellationError) { throw error }
 }
 
 /// Prints a line on standard error (progress, never data).
@@ -89,17 +106,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         defer { reporter.cancel() }
         log("[worker \(workerName)] waiting for tasks of \(spec.name) on \(spec.tasksTopic)")
-        let task = Task { try await worker.run() }
-        let signals = cancelOnSignals(task)
-        let orphanWatch = cancelWhenParentExits(task)
-        defer {
-            signals.forEach { $0.cancel() }
-            orphanWatch?.cancel()
-        }
-        do {
-            try await task.value
-        } catch is CancellationError {
-        }
+        try rethrowUnlessStopped(await awaitUntilStopped(Task { try await worker.run() }))
         await worker.close()
         log("[worker \(workerName)] stopped after \(worker.stats.problems) problems; \(counters.line)")
     }
@@ -141,17 +148,7 @@ struct SinkCommand: AsyncParsableCommand {
             }
         }
         defer { reporter.cancel() }
-        let task = Task { try await sink.run() }
-        let signals = cancelOnSignals(task)
-        let orphanWatch = cancelWhenParentExits(task)
-        defer {
-            signals.forEach { $0.cancel() }
-            orphanWatch?.cancel()
-        }
-        do {
-            try await task.value
-        } catch is CancellationError {
-        }
+        try rethrowUnlessStopped(await awaitUntilStopped(Task { try await sink.run() }))
         await consumer.close()
         log("[sink] stopped: \(Self.line(sink.stats))")
     }

@@ -53,13 +53,7 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
         }
-        let signals = cancelOnSignals(rounds)
-        let orphanWatch = cancelWhenParentExits(rounds)  // when started by a supervisor of its own
-        defer {
-            signals.forEach { $0.cancel() }
-            orphanWatch?.cancel()
-        }
-        let outcome = await rounds.result
+        let outcome = await awaitUntilStopped(rounds)
         watch.cancel()
         supervisor.stopAll()
         switch outcome {

@@ -3,34 +3,6 @@ import QuorumModel
 import QuorumTensor
 import SCPO
 
-/// max |a − b| / max(max |a|, max |b|): the relative error the gradient checks report.
-func relativeError(_ a: [Double], _ b: [Double]) -> Double {
-    precondition(a.count == b.count)
-    var diff = 0.0
-    var scale = 1e-30
-    for (x, y) in zip(a, b) {
-        diff = max(diff, abs(x - y))
-        scale = max(scale, abs(x), abs(y))
-    }
-    return diff / scale
-}
-
-/// Central finite differences of `f` at `x`, one coordinate at a time.
-func numericGradient(_ x: [Double], eps: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
-    var x = x
-    var grad = [Double](repeating: 0, count: x.count)
-    for i in x.indices {
-        let saved = x[i]
-        x[i] = saved + eps
-        let plus = f(x)
-        x[i] = saved - eps
-        let minus = f(x)
-        x[i] = saved
-        grad[i] = (plus - minus) / (2 * eps)
-    }
-    return grad
-}
-
 /// Prints a measured value so test logs carry the numbers the report quotes.
 func report(_ label: String, _ value: Double) {
     print("SCPO-TEST \(label): \(String(format: "%.3e", value))")
