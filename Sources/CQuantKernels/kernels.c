@@ -142,35 +142,60 @@ void cqk_e4m3_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t 
 // correctly as unsigned (even for x = -128), and a pair sum is at most 2 * 128 * 127 = 32512 < 32767:
 // vpmaddubsw never saturates. vpmaddwd by ones widens to int32.
 
-CQK_INLINE void s8_tile(int nt, const int8_t *x, size_t xstride, const int8_t *w, size_t k,
+// `nr` (1 or 2) consecutive weight rows against `nt` tokens whose |x| is precomputed (`xa`, same
+// layout as x): each activation vector is loaded once for both rows, each weight vector once for all
+// tokens. Exact int32 sums, so the tiling never changes a result.
+CQK_INLINE void s8_tile(int nr, int nt, const int8_t *x, const int8_t *xa, size_t xstride, const int8_t *w, size_t k,
                         int32_t *y, size_t ystride) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc[4];
-    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+    __m256i acc[2][4];
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++) acc[r][t] = _mm256_setzero_si256();
     for (size_t i = 0; i < k; i += 32) {
-        __m256i wv = _mm256_loadu_si256((const __m256i *)(w + i));
+        __m256i wv[2];
+        for (int r = 0; r < nr; r++) wv[r] = _mm256_loadu_si256((const __m256i *)(w + (size_t)r * k + i));
         for (int t = 0; t < nt; t++) {
             __m256i xv = _mm256_loadu_si256((const __m256i *)(x + (size_t)t * xstride + i));
-            __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(wv, xv));
-            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, ones));
+            __m256i av = _mm256_loadu_si256((const __m256i *)(xa + (size_t)t * xstride + i));
+            for (int r = 0; r < nr; r++) {
+                __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(wv[r], xv));
+                acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(p, ones));
+            }
         }
     }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_epi32(acc[t]);
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++) y[(size_t)t * ystride + r] = hsum_epi32(acc[r][t]);
 }
 
 void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w, size_t k,
                  size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride) {
-    for (size_t r = rowBegin; r < rowEnd; r++) {
-        const int8_t *wr = w + r * k;
-        size_t t = 0;
-        for (; t + 4 <= tokens; t += 4) s8_tile(4, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
-        switch (tokens - t) {
-            case 3: s8_tile(3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            case 2: s8_tile(2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            case 1: s8_tile(1, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            default: break;
-        }
+    // |x| once per call instead of once per row (vpmaddubsw's unsigned operand).
+    int8_t stack[8192];
+    size_t bytes = tokens * xstride;
+    int8_t *xa = bytes <= sizeof stack ? stack : (int8_t *)malloc(bytes);
+    for (size_t t = 0; t < tokens; t++)
+        for (size_t i = 0; i < k; i += 32)
+            _mm256_storeu_si256((__m256i *)(xa + t * xstride + i),
+                                _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(x + t * xstride + i))));
+#define S8_TILE(nr, n) s8_tile(nr, n, x + t * xstride, xa + t * xstride, xstride, wr, k, y + t * ystride + r, ystride)
+#define S8_ROWS(nr)                                                   \
+    {                                                                 \
+        const int8_t *wr = w + r * k;                                 \
+        size_t t = 0;                                                 \
+        for (; t + 4 <= tokens; t += 4) S8_TILE(nr, 4);               \
+        switch (tokens - t) {                                         \
+            case 3: S8_TILE(nr, 3); break;                            \
+            case 2: S8_TILE(nr, 2); break;                            \
+            case 1: S8_TILE(nr, 1); break;                            \
+            default: break;                                           \
+        }                                                             \
     }
+    size_t r = rowBegin;
+    for (; r + 2 <= rowEnd; r += 2) S8_ROWS(2)
+    for (; r < rowEnd; r++) S8_ROWS(1)
+#undef S8_ROWS
+#undef S8_TILE
+    if (xa != stack) free(xa);
 }
 
 // ---- ternary: codes c = t + 1 in {0, 1, 2} are already unsigned, so vpmaddubsw(c, x) needs no sign

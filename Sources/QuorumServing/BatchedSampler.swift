@@ -1,4 +1,5 @@
 public import QuorumModel
+import QuorumQuant
 import QuorumTensor
 
 extension ServingModel: TokenGenerator {
@@ -201,10 +202,15 @@ struct Scheduler {
         let parameters = parameters
         drawn.withUnsafeMutableBufferPointer { drawn in
             active.withUnsafeMutableBufferPointer { seqs in
-                // Each sequence draws from its own stream, so rows can be sampled in parallel.
-                parallelFor(seqs.count, serial: parameters.temperature <= 0) { row in
-                    drawn[row] = Sampler.sample(
-                        logits[row], temperature: parameters.temperature, topP: parameters.topP, using: &seqs[row].rng)
+                // Each sequence draws from its own stream, so rows can be sampled in parallel (on the
+                // kernels' pool: no thread wake-ups through GCD every step).
+                let threads = parameters.temperature <= 0 ? 1 : model.threads
+                Kernels.parallel(seqs.count, work: seqs.count << 16, threads: threads, minimumChunk: 1) { rows in
+                    for row in rows {
+                        drawn[row] = Sampler.sample(
+                            logits[row], temperature: parameters.temperature, topP: parameters.topP,
+                            using: &seqs[row].rng)
+                    }
                 }
             }
         }

@@ -4,7 +4,8 @@ import QuorumQuant
 public import QuorumTensor
 
 /// Keys and values of one sequence's positions (or of a prompt shared by several sequences), per
-/// layer `[capacity, kvDim]`, keys stored after the rotary embedding.
+/// layer `[kvHeads, capacity, headDim]` (each head's positions contiguous, so attention streams them),
+/// keys stored after the rotary embedding.
 ///
 /// - Important: not thread-safe; one decoding loop uses it at a time.
 public final class KVStore {
@@ -327,13 +328,18 @@ public final class ServingModel {
                 }
             }
         }
+        let hd = c.headDim
         for span in spans {
             let keys = span.store.keys[l].pointer
             let values = span.store.values[l].pointer
+            let capacity = span.store.capacity
             for i in 0..<span.rows {
                 let row = qkv + (span.firstRow + i) * width
-                (keys + (span.start + i) * kvd).update(from: row + qd, count: kvd)
-                (values + (span.start + i) * kvd).update(from: row + qd + kvd, count: kvd)
+                for h in 0..<c.numKeyValueHeads {
+                    let at = (h * capacity + span.start + i) * hd
+                    (keys + at).update(from: row + qd + h * hd, count: hd)
+                    (values + at).update(from: row + qd + kvd + h * hd, count: hd)
+                }
             }
         }
         attention(l, spans: spans, qkv: qkv, width: width, out: ws.attn.pointer)
@@ -379,7 +385,6 @@ public final class ServingModel {
         let c = config
         let heads = c.numAttentionHeads
         let hd = c.headDim
-        let kvd = c.keyValueDim
         let qd = c.queryDim
         let group = heads / c.numKeyValueHeads
         let scale = 1 / Float(hd).squareRoot()
@@ -393,17 +398,17 @@ public final class ServingModel {
             let kvh = h / group
             let scores = scratch + task * longest
             let p = span.prefixLength
-            let prefixKeys = span.prefix.map { UnsafePointer($0.keys[l].pointer + kvh * hd) }
-            let prefixValues = span.prefix.map { UnsafePointer($0.values[l].pointer + kvh * hd) }
-            let ownKeys = UnsafePointer(span.store.keys[l].pointer + kvh * hd)
-            let ownValues = UnsafePointer(span.store.values[l].pointer + kvh * hd)
+            let prefixKeys = span.prefix.map { UnsafePointer($0.keys[l].pointer + kvh * $0.capacity * hd) }
+            let prefixValues = span.prefix.map { UnsafePointer($0.values[l].pointer + kvh * $0.capacity * hd) }
+            let ownKeys = UnsafePointer(span.store.keys[l].pointer + kvh * span.store.capacity * hd)
+            let ownValues = UnsafePointer(span.store.values[l].pointer + kvh * span.store.capacity * hd)
             for i in 0..<span.rows {
                 let row = span.firstRow + i
                 // Prefix keys first, then the sequence's own up to this row (causal), in position order.
                 Kernels.attend(
                     query: qkv + row * width + h * hd, headDim: hd, scale: scale, keys1: prefixKeys,
                     values1: prefixValues, count1: p, keys2: ownKeys, values2: ownValues, count2: span.start + i + 1,
-                    stride: kvd, scores: scores, out: out + row * qd + h * hd)
+                    stride: hd, scores: scores, out: out + row * qd + h * hd)
             }
         }
         // Tasks (sequence, head) on the kernels' pool; ~a microsecond of hand-off, so even one decoding
