@@ -236,7 +236,10 @@ public struct QuantizedLinear: Sendable, Codable {
                                         sb.baseAddress!
                                     )
                                     let groups = packed.groupsPerRow
-                                    Kernels.parallel(rows, work: work, threads: threads) { range in
+                                    // Chunks of whole row triples (the single-token kernel blocks 3 rows).
+                                    Kernels.parallel(
+                                        rows, work: work, threads: threads, alignment: tokens == 1 ? 3 : 1
+                                    ) { range in
                                         cqk_q4_gemm(
                                             la, ha, xsa, lna, tokens, w.assumingMemoryBound(to: UInt8.self), sa,
                                             groups, k, range.lowerBound, range.upperBound, y, rows)
@@ -318,7 +321,9 @@ public struct QuantizedLinear: Sendable, Codable {
         let rows = outFeatures, k = packed.rowStride
         sums.withUnsafeBufferPointer { sb in
             let sa = sb.baseAddress!
-            Kernels.parallel(rows, work: tokens * rows * k, threads: threads) { range in
+            // Chunks of whole row pairs for the int8 kernel (it blocks 2 rows).
+            Kernels.parallel(rows, work: tokens * rows * k, threads: threads, alignment: format == .w8a8Int ? 2 : 1) {
+                range in
                 if format == .w8a8Int {
                     cqk_s8_gemm(
                         x, k, tokens, w.assumingMemoryBound(to: Int8.self), k, range.lowerBound, range.upperBound, y,
@@ -366,8 +371,8 @@ public struct QuantizedLinear: Sendable, Codable {
                         let scale = packed.scales[r * groups + g] * a.groupScales[t * groups + g]
                         for l in 0..<8 { total[l].addProduct(Float(lane[l]), scale) }  // fused, as the kernel's FMA
                     }
-                    y[t * rows + r] =
-                        ((total[0] + total[4]) + (total[2] + total[6])) + ((total[1] + total[5]) + (total[3] + total[7]))
+                    let even = (total[0] + total[4]) + (total[2] + total[6])
+                    y[t * rows + r] = even + ((total[1] + total[5]) + (total[3] + total[7]))
                 case .fp32, .bf16:
                     var sum: Float = 0
                     for i in 0..<n {

@@ -189,7 +189,9 @@ extension PackingTests {
 
 @Suite("W4A16 activations and the attention kernel")
 struct W4A16AndAttentionTests {
-    @Test("int16 group activations: codes, scales and what the kernel multiplies", arguments: [1, 63, 64, 100, 128, 129, 300, 1408])
+    @Test(
+        "int16 group activations: codes, scales and what the kernel multiplies",
+        arguments: [1, 63, 64, 100, 128, 129, 300, 1408])
     func int16Groups(n: Int) {
         var rng = SeededRandom(seed: UInt64(n) * 3 + 1)
         var x = rng.gaussian(2 * n)
@@ -242,7 +244,9 @@ struct W4A16AndAttentionTests {
         }
     }
 
-    @Test("attention kernel equals a Double reference; a prefix split gives identical bits", arguments: [1, 7, 8, 33, 160])
+    @Test(
+        "attention kernel equals a Double reference; a prefix split gives identical bits",
+        arguments: [1, 7, 8, 33, 160])
     func attention(positions: Int) {
         var rng = SeededRandom(seed: UInt64(positions))
         let hd = 64
@@ -266,7 +270,9 @@ struct W4A16AndAttentionTests {
         let whole = run(split: 0)
         #expect(run(split: positions / 2) == whole)
         #expect(run(split: positions - 1) == whole)
-        var s = (0..<positions).map { j in (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[j * hd + $1]) } * Double(scale) }
+        var s = (0..<positions).map { j in
+            (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[j * hd + $1]) } * Double(scale)
+        }
         let m = s.max()!
         s = s.map { Foundation.exp($0 - m) }
         let total = s.reduce(0, +)
