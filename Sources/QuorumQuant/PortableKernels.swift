@@ -1,9 +1,19 @@
 #if !canImport(CQuantKernels)
+    import Foundation
+
     // Plain-Swift stand-ins with the signatures of the `CQuantKernels` C functions, compiled only when
     // that C target is not a dependency (e.g. before the package manifest wires it in). Same sums, one
     // element at a time; see CQuantKernels.h for the contracts.
 
     func cqk_simd_enabled() -> Int32 { 0 }
+
+    /// Serial stand-in for the C thread pool.
+    func cqk_parallel(
+        _ task: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void, _ context: UnsafeMutableRawPointer?,
+        _ chunks: Int
+    ) {
+        for chunk in 0..<chunks { task(context, chunk) }
+    }
 
     private func floatGEMM(
         _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ k: Int, _ rows: Range<Int>,
@@ -98,7 +108,7 @@
         }
         var sum: Float = 0
         for j in 0..<n {
-            scores[j] = Float.exp(scores[j] - m)
+            scores[j] = Float(Foundation.exp(Double(scores[j] - m)))
             sum += scores[j]
         }
         out.update(repeating: 0, count: hd)
