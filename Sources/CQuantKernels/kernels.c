@@ -191,7 +191,10 @@ void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w
         }                                                             \
     }
     size_t r = rowBegin;
-    for (; r + 2 <= rowEnd; r += 2) S8_ROWS(2)
+    // Two rows per pass pay off only with several tokens; a single token streams one row at a time
+    // (memory-bound: one sequential weight stream measured ~15 % faster than two interleaved).
+    if (tokens > 1)
+        for (; r + 2 <= rowEnd; r += 2) S8_ROWS(2)
     for (; r < rowEnd; r++) S8_ROWS(1)
 #undef S8_ROWS
 #undef S8_TILE

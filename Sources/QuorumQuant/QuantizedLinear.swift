@@ -321,9 +321,9 @@ public struct QuantizedLinear: Sendable, Codable {
         let rows = outFeatures, k = packed.rowStride
         sums.withUnsafeBufferPointer { sb in
             let sa = sb.baseAddress!
-            // Chunks of whole row pairs for the int8 kernel (it blocks 2 rows).
-            Kernels.parallel(rows, work: tokens * rows * k, threads: threads, alignment: format == .w8a8Int ? 2 : 1) {
-                range in
+            // Chunks of whole row pairs for the int8 kernel (it blocks 2 rows when there are several tokens).
+            let pairs = format == .w8a8Int && tokens > 1
+            Kernels.parallel(rows, work: tokens * rows * k, threads: threads, alignment: pairs ? 2 : 1) { range in
                 if format == .w8a8Int {
                     cqk_s8_gemm(
                         x, k, tokens, w.assumingMemoryBound(to: Int8.self), k, range.lowerBound, range.upperBound, y,
