@@ -142,35 +142,63 @@ void cqk_e4m3_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t 
 // correctly as unsigned (even for x = -128), and a pair sum is at most 2 * 128 * 127 = 32512 < 32767:
 // vpmaddubsw never saturates. vpmaddwd by ones widens to int32.
 
-CQK_INLINE void s8_tile(int nt, const int8_t *x, size_t xstride, const int8_t *w, size_t k,
+// `nr` (1 or 2) consecutive weight rows against `nt` tokens whose |x| is precomputed (`xa`, same
+// layout as x): each activation vector is loaded once for both rows, each weight vector once for all
+// tokens. Exact int32 sums, so the tiling never changes a result.
+CQK_INLINE void s8_tile(int nr, int nt, const int8_t *x, const int8_t *xa, size_t xstride, const int8_t *w, size_t k,
                         int32_t *y, size_t ystride) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc[4];
-    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+    __m256i acc[2][4];
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++) acc[r][t] = _mm256_setzero_si256();
     for (size_t i = 0; i < k; i += 32) {
-        __m256i wv = _mm256_loadu_si256((const __m256i *)(w + i));
+        __m256i wv[2];
+        for (int r = 0; r < nr; r++) wv[r] = _mm256_loadu_si256((const __m256i *)(w + (size_t)r * k + i));
         for (int t = 0; t < nt; t++) {
             __m256i xv = _mm256_loadu_si256((const __m256i *)(x + (size_t)t * xstride + i));
-            __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(wv, xv));
-            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, ones));
+            __m256i av = _mm256_loadu_si256((const __m256i *)(xa + (size_t)t * xstride + i));
+            for (int r = 0; r < nr; r++) {
+                __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(wv[r], xv));
+                acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(p, ones));
+            }
         }
     }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_epi32(acc[t]);
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++) y[(size_t)t * ystride + r] = hsum_epi32(acc[r][t]);
 }
 
 void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w, size_t k,
                  size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride) {
-    for (size_t r = rowBegin; r < rowEnd; r++) {
-        const int8_t *wr = w + r * k;
-        size_t t = 0;
-        for (; t + 4 <= tokens; t += 4) s8_tile(4, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride);
-        switch (tokens - t) {
-            case 3: s8_tile(3, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            case 2: s8_tile(2, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            case 1: s8_tile(1, x + t * xstride, xstride, wr, k, y + t * ystride + r, ystride); break;
-            default: break;
-        }
+    // |x| once per call instead of once per row (vpmaddubsw's unsigned operand).
+    int8_t stack[8192];
+    size_t bytes = tokens * xstride;
+    int8_t *xa = bytes <= sizeof stack ? stack : (int8_t *)malloc(bytes);
+    for (size_t t = 0; t < tokens; t++)
+        for (size_t i = 0; i < k; i += 32)
+            _mm256_storeu_si256((__m256i *)(xa + t * xstride + i),
+                                _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(x + t * xstride + i))));
+#define S8_TILE(nr, n) s8_tile(nr, n, x + t * xstride, xa + t * xstride, xstride, wr, k, y + t * ystride + r, ystride)
+#define S8_ROWS(nr)                                                   \
+    {                                                                 \
+        const int8_t *wr = w + r * k;                                 \
+        size_t t = 0;                                                 \
+        for (; t + 4 <= tokens; t += 4) S8_TILE(nr, 4);               \
+        switch (tokens - t) {                                         \
+            case 3: S8_TILE(nr, 3); break;                            \
+            case 2: S8_TILE(nr, 2); break;                            \
+            case 1: S8_TILE(nr, 1); break;                            \
+            default: break;                                           \
+        }                                                             \
     }
+    size_t r = rowBegin;
+    // Two rows per pass pay off only with several tokens; a single token streams one row at a time
+    // (memory-bound: one sequential weight stream measured ~15 % faster than two interleaved).
+    if (tokens > 1)
+        for (; r + 2 <= rowEnd; r += 2) S8_ROWS(2)
+    for (; r < rowEnd; r++) S8_ROWS(1)
+#undef S8_ROWS
+#undef S8_TILE
+    if (xa != stack) free(xa);
 }
 
 // ---- ternary: codes c = t + 1 in {0, 1, 2} are already unsigned, so vpmaddubsw(c, x) needs no sign
@@ -217,94 +245,100 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
     }
 }
 
-// ---- int4 groups: within a group of `blocksPerGroup` 64-weight blocks, sum q * x in fp32 (q made
-// exact by the 2^23 trick), then multiply the group sum by its scale once.
+// ---- W4A16: int4 weights x int16 activations (per-group absmax, `cqk_quantize_int16_groups`).
+// Codes c = q + 8 in [0, 15] are unsigned, so vpmaddubsw multiplies them with the activation's byte
+// planes: lo bytes (unsigned, 0..255) against c (as signed: 0..15) and c (unsigned) against hi bytes
+// (signed). Pair sums are at most 2 * 255 * 15 = 7650 and 2 * 15 * 128 = 3840, so the four of a
+// 128-weight group add up in int16 (<= 30600 and 15360) before one vpmaddwd each widens them
+// (hi part times 256). sum((c - 8) x) = sum(c x) - 8 sum(x) with the lane sums of x precomputed.
+// All integer sums are exact; only the per-group fold into fp32 lanes rounds, in the same order for
+// every row/token tiling.
 
-// Single token: per group, sum q * x with four independent accumulators (q as exact fp32 via the
-// 2^23 trick: the float with bits 0x4B000000 | n is 2^23 + n), then fold the group sums into the
-// totals with one FMA by the group scale. Fewer instructions than scaling every weight; the result
-// differs from sum((q * s) * x) only by fp32 rounding.
-CQK_INLINE void q4_row1(const float *x, const uint8_t *w, const float *scales, size_t blocksPerGroup, size_t k,
-                        float *y) {
-    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
-    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
-    __m256 total[4], g[4];
-    for (int q = 0; q < 4; q++) total[q] = _mm256_setzero_ps();
-    size_t blocks = k / 64;
-    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
-        for (int q = 0; q < 4; q++) g[q] = _mm256_setzero_ps();
-        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
-        for (size_t b = b0; b < b1; b++) {
-            const uint8_t *wb = w + b * 32;
-            const float *xb = x + b * 64;
-            for (int c = 0; c < 4; c++) {
-                // Bytes 8c..8c+7 hold weights 8c..8c+7 (low nibbles) and 32+8c..32+8c+7 (high nibbles).
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(wb + 8 * c)));
-                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
-                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
-                g[c] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xb + 8 * c), g[c]);
-                g[c] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xb + 32 + 8 * c), g[c]);
-            }
-        }
-        __m256 s = _mm256_set1_ps(scales[group]);
-        for (int q = 0; q < 4; q++) total[q] = _mm256_fmadd_ps(g[q], s, total[q]);
-    }
-    *y = hsum_ps(_mm256_add_ps(_mm256_add_ps(total[0], total[1]), _mm256_add_ps(total[2], total[3])));
+CQK_INLINE void q4_group_fold(__m256i pl, __m256i ph, const int32_t *lanes, float scale, __m256 *total) {
+    __m256i acc = _mm256_add_epi32(_mm256_madd_epi16(ph, _mm256_set1_epi16(256)), _mm256_madd_epi16(pl, _mm256_set1_epi16(1)));
+    acc = _mm256_sub_epi32(acc, _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)lanes), 3));
+    *total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(scale), *total);
 }
 
-// Up to four tokens against one row with q4_row1's arithmetic per token: accumulator g[c] of a token
-// sees the same updates in the same order (chunk c of each block of the group, lo then hi), so the
-// result is bit-identical to q4_row1's; here chunks are the outer loop, so one register per token
-// suffices and each nibble vector is decoded once for all tokens. Totals live in L1 (one update per
-// group and chunk).
-CQK_INLINE void q4_tile(int nt, const float *x, size_t xstride, const uint8_t *w, const float *scales,
-                        size_t blocksPerGroup, size_t k, float *y, size_t ystride) {
-    const __m256i m4 = _mm256_set1_epi32(0x0f), magic = _mm256_set1_epi32(0x4B000000);
-    const __m256 offset = _mm256_set1_ps(8388616.0f);  // 2^23 + 8
-    __m256 total[4][4];
-    for (int t = 0; t < nt; t++)
-        for (int c = 0; c < 4; c++) total[t][c] = _mm256_setzero_ps();
+// `nr` rows against one token: the token's planes are loaded once per block for all rows.
+CQK_INLINE void q4_rows(int nr, const int8_t *xlo, const int8_t *xhi, const float *xs, const int32_t *xl,
+                        const uint8_t *w, const float *scales, size_t groups, size_t k, size_t r0, float *y) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 total[3];
+    for (int i = 0; i < nr; i++) total[i] = _mm256_setzero_ps();
     size_t blocks = k / 64;
-    for (size_t b0 = 0, group = 0; b0 < blocks; b0 += blocksPerGroup, group++) {
-        size_t b1 = b0 + blocksPerGroup < blocks ? b0 + blocksPerGroup : blocks;
-        __m256 s = _mm256_set1_ps(scales[group]);
-        for (int c = 0; c < 4; c++) {
-            __m256 g[4];
-            for (int t = 0; t < nt; t++) g[t] = _mm256_setzero_ps();
-            for (size_t b = b0; b < b1; b++) {
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + b * 32 + 8 * c)));
-                __m256 lo = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(v, m4), magic)), offset);
-                __m256 hi = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), magic)), offset);
-                size_t o = b * 64 + 8 * c;
-                for (int t = 0; t < nt; t++) {
-                    const float *xt = x + (size_t)t * xstride + o;
-                    g[t] = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xt), g[t]);
-                    g[t] = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xt + 32), g[t]);
-                }
+    for (size_t g = 0; g < groups; g++) {
+        __m256i pl[3], ph[3];
+        for (int i = 0; i < nr; i++) pl[i] = ph[i] = _mm256_setzero_si256();
+        size_t b1 = 2 * g + 2 < blocks ? 2 * g + 2 : blocks;
+        for (size_t b = 2 * g; b < b1; b++) {
+            __m256i a0 = _mm256_loadu_si256((const __m256i *)(xlo + b * 64));
+            __m256i a1 = _mm256_loadu_si256((const __m256i *)(xlo + b * 64 + 32));
+            __m256i h0 = _mm256_loadu_si256((const __m256i *)(xhi + b * 64));
+            __m256i h1 = _mm256_loadu_si256((const __m256i *)(xhi + b * 64 + 32));
+            for (int i = 0; i < nr; i++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(w + (r0 + i) * (k / 2) + b * 32));
+                __m256i n0 = _mm256_and_si256(v, m4), n1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                pl[i] = _mm256_add_epi16(pl[i], _mm256_add_epi16(_mm256_maddubs_epi16(a0, n0), _mm256_maddubs_epi16(a1, n1)));
+                ph[i] = _mm256_add_epi16(ph[i], _mm256_add_epi16(_mm256_maddubs_epi16(n0, h0), _mm256_maddubs_epi16(n1, h1)));
             }
-            for (int t = 0; t < nt; t++) total[t][c] = _mm256_fmadd_ps(g[t], s, total[t][c]);
         }
+        for (int i = 0; i < nr; i++) q4_group_fold(pl[i], ph[i], xl + 8 * g, scales[(r0 + i) * groups + g] * xs[g], &total[i]);
     }
-    for (int t = 0; t < nt; t++)
-        y[(size_t)t * ystride] =
-            hsum_ps(_mm256_add_ps(_mm256_add_ps(total[t][0], total[t][1]), _mm256_add_ps(total[t][2], total[t][3])));
+    for (int i = 0; i < nr; i++) y[r0 + i] = hsum_ps(total[i]);
 }
 
-void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
-                 size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
+// One row against `nt` tokens: each weight block is loaded and split into nibbles once for all.
+CQK_INLINE void q4_tokens(int nt, const int8_t *xlo, const int8_t *xhi, const float *xs, const int32_t *xl,
+                          const uint8_t *w, const float *scales, size_t groups, size_t k, float *y, size_t ystride) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 total[4];
+    for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_ps();
+    size_t blocks = k / 64;
+    for (size_t g = 0; g < groups; g++) {
+        __m256i pl[4], ph[4];
+        for (int t = 0; t < nt; t++) pl[t] = ph[t] = _mm256_setzero_si256();
+        size_t b1 = 2 * g + 2 < blocks ? 2 * g + 2 : blocks;
+        for (size_t b = 2 * g; b < b1; b++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(w + b * 32));
+            __m256i n0 = _mm256_and_si256(v, m4), n1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            for (int t = 0; t < nt; t++) {
+                const int8_t *lo = xlo + (size_t)t * k + b * 64, *hi = xhi + (size_t)t * k + b * 64;
+                __m256i a0 = _mm256_loadu_si256((const __m256i *)lo), a1 = _mm256_loadu_si256((const __m256i *)(lo + 32));
+                __m256i h0 = _mm256_loadu_si256((const __m256i *)hi), h1 = _mm256_loadu_si256((const __m256i *)(hi + 32));
+                pl[t] = _mm256_add_epi16(pl[t], _mm256_add_epi16(_mm256_maddubs_epi16(a0, n0), _mm256_maddubs_epi16(a1, n1)));
+                ph[t] = _mm256_add_epi16(ph[t], _mm256_add_epi16(_mm256_maddubs_epi16(n0, h0), _mm256_maddubs_epi16(n1, h1)));
+            }
+        }
+        for (int t = 0; t < nt; t++)
+            q4_group_fold(pl[t], ph[t], xl + 8 * ((size_t)t * groups + g), scales[g] * xs[(size_t)t * groups + g], &total[t]);
+    }
+    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(total[t]);
+}
+
+void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, const int32_t *xlanes, size_t tokens,
+                 const uint8_t *w, const float *scales, size_t groups, size_t k, size_t rowBegin, size_t rowEnd,
                  float *y, size_t ystride) {
+    if (tokens == 1) {
+        size_t r = rowBegin;
+        for (; r + 3 <= rowEnd; r += 3) q4_rows(3, xlo, xhi, xscales, xlanes, w, scales, groups, k, r, y);
+        for (; r < rowEnd; r++) q4_rows(1, xlo, xhi, xscales, xlanes, w, scales, groups, k, r, y);
+        return;
+    }
     for (size_t r = rowBegin; r < rowEnd; r++) {
         const uint8_t *wr = w + r * (k / 2);
         const float *sr = scales + r * groups;
         size_t t = 0;
-        for (; t + 4 <= tokens; t += 4)
-            q4_tile(4, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride);
+#define Q4_TILE(n) q4_tokens(n, xlo + t * k, xhi + t * k, xscales + t * groups, xlanes + 8 * t * groups, wr, sr, groups, k, \
+                             y + t * ystride + r, ystride)
+        for (; t + 4 <= tokens; t += 4) Q4_TILE(4);
         switch (tokens - t) {
-            case 3: q4_tile(3, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
-            case 2: q4_tile(2, x + t * xstride, xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r, ystride); break;
-            case 1: q4_row1(x + t * xstride, wr, sr, blocksPerGroup, k, y + t * ystride + r); break;
+            case 3: Q4_TILE(3); break;
+            case 2: Q4_TILE(2); break;
+            case 1: Q4_TILE(1); break;
             default: break;
         }
+#undef Q4_TILE
     }
 }
 
@@ -409,19 +443,27 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
         }
 }
 
-void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
-                 size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
+void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, const int32_t *xlanes, size_t tokens,
+                 const uint8_t *w, const float *scales, size_t groups, size_t k, size_t rowBegin, size_t rowEnd,
                  float *y, size_t ystride) {
+    (void)xlanes;
     for (size_t r = rowBegin; r < rowEnd; r++)
         for (size_t t = 0; t < tokens; t++) {
-            float s = 0;
-            for (size_t i = 0; i < k; i++) {
-                size_t block = i / 64, j = i % 64;
-                uint8_t byte = w[r * (k / 2) + block * 32 + j % 32];
-                int q = (j < 32 ? (byte & 15) : (byte >> 4)) - 8;
-                s += ((float)q * scales[r * groups + block / blocksPerGroup]) * x[t * xstride + i];
+            float total[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (size_t g = 0; g < groups; g++) {
+                int32_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                size_t end = (g + 1) * 128 < k ? (g + 1) * 128 : k;
+                for (size_t i = g * 128; i < end; i++) {
+                    size_t block = i / 64, j = i % 64;
+                    uint8_t byte = w[r * (k / 2) + block * 32 + j % 32];
+                    int q = (j < 32 ? (byte & 15) : (byte >> 4)) - 8;
+                    int x16 = (int)(uint8_t)xlo[t * k + i] + 256 * (int)xhi[t * k + i];
+                    acc[(i % 32) / 4] += q * x16;
+                }
+                float scale = scales[r * groups + g] * xscales[t * groups + g];
+                for (int l = 0; l < 8; l++) total[l] = fmaf((float)acc[l], scale, total[l]);
             }
-            y[t * ystride + r] = s;
+            y[t * ystride + r] = ((total[0] + total[4]) + (total[2] + total[6])) + ((total[1] + total[5]) + (total[3] + total[7]));
         }
 }
 
@@ -627,4 +669,157 @@ float cqk_quantize_e4m3(const float *x, size_t n, float *decoded) {
 #endif
     for (; i < n; i++) decoded[i] = e4m3_round(x[i] / scale);
     return scale;
+}
+
+// ---- W4A16 activations: per-group int16 codes as byte planes, with lane sums (see the header).
+
+void cqk_quantize_int16_groups(const float *x, size_t n, size_t k, int8_t *lo, int8_t *hi, float *scales,
+                               int32_t *lanes) {
+    size_t groups = (k + 127) / 128;
+    for (size_t g = 0; g < groups; g++) {
+        size_t start = g * 128, end = start + 128 < k ? start + 128 : k;
+        // The group's values, zero past n (a copy only when the group runs past the real values).
+        float padded[128];
+        const float *v = x + start;
+        if (end > n) {
+            for (size_t i = start; i < end; i++) padded[i - start] = i < n ? x[i] : 0.0f;
+            v = padded;
+        }
+        size_t len = end - start;
+        float m = abs_max(v, len);
+        float inv = m > 0 ? 32767.0f / m : 0.0f;
+        scales[g] = m / 32767.0f;
+        int32_t *lane = lanes + 8 * g;
+        for (int l = 0; l < 8; l++) lane[l] = 0;
+#if CQK_AVX2
+        const __m256 f = _mm256_set1_ps(inv);
+        const __m256i natural = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        __m256i sums = _mm256_setzero_si256();
+        for (size_t o = 0; o < len; o += 32) {
+            // vcvtps2dq rounds to nearest even; |x * inv| <= 32767 (+ rounding), packs saturates anyway.
+            __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + o), f));
+            __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + o + 8), f));
+            __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + o + 16), f));
+            __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + o + 24), f));
+            __m256i w01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);  // codes 0..15, int16
+            __m256i w23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q2, q3), 0xD8);  // codes 16..31
+            const __m256i byte = _mm256_set1_epi16(0xff);
+            __m256i l8 = _mm256_packus_epi16(_mm256_and_si256(w01, byte), _mm256_and_si256(w23, byte));
+            __m256i h8 = _mm256_packs_epi16(_mm256_srai_epi16(w01, 8), _mm256_srai_epi16(w23, 8));
+            _mm256_storeu_si256((__m256i *)(lo + start + o), _mm256_permute4x64_epi64(l8, 0xD8));
+            _mm256_storeu_si256((__m256i *)(hi + start + o), _mm256_permute4x64_epi64(h8, 0xD8));
+            // Sums of four consecutive codes: two rounds of hadd give lanes (0 2 4 6 | 1 3 5 7).
+            __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(q0, q1), _mm256_hadd_epi32(q2, q3));
+            sums = _mm256_add_epi32(sums, _mm256_permutevar8x32_epi32(h, natural));
+        }
+        _mm256_storeu_si256((__m256i *)lane, sums);
+#else
+        for (size_t i = 0; i < len; i++) {
+            float r = rintf(v[i] * inv);
+            int q = r > 32767.0f ? 32767 : (r < -32768.0f ? -32768 : (int)r);
+            lo[start + i] = (int8_t)(uint8_t)(q & 0xff);
+            hi[start + i] = (int8_t)(q >> 8);
+            lane[(i % 32) / 4] += q;
+        }
+#endif
+    }
+}
+
+// ---- attention of one query row (see the header)
+
+#if CQK_AVX2
+// e^x for x <= 88 (Cephes' expf polynomial, about 1 ulp); inputs below -87 give ~2^-126 instead of 0.
+CQK_INLINE __m256 exp256(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-87.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+#endif
+
+void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
+                const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+    size_t n = n1 + n2;
+    float m = -INFINITY;
+#if CQK_AVX2
+    for (size_t j = 0; j < n; j++) {
+        const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        size_t d = 0;
+        for (; d + 16 <= hd; d += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(key + d + 8), a1);
+        }
+        if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+        float s = hsum_ps(_mm256_add_ps(a0, a1)) * scale;
+        scores[j] = s;
+        m = s > m ? s : m;
+    }
+    // Exponentials eight at a time (the tail through a padded copy, so every score takes the same path).
+    __m256 mv = _mm256_set1_ps(m), sumv = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(scores + j), mv));
+        _mm256_storeu_ps(scores + j, e);
+        sumv = _mm256_add_ps(sumv, e);
+    }
+    float sum = hsum_ps(sumv);
+    if (j < n) {
+        float tail[8];
+        for (size_t i = 0; i < 8; i++) tail[i] = j + i < n ? scores[j + i] : m;
+        _mm256_storeu_ps(tail, exp256(_mm256_sub_ps(_mm256_loadu_ps(tail), mv)));
+        for (size_t i = 0; j + i < n; i++) {
+            scores[j + i] = tail[i];
+            sum += tail[i];
+        }
+    }
+    float inv = 1.0f / sum;
+    // out = sum_j p_j v_j, 64 dimensions (eight registers) at a time.
+    for (size_t d0 = 0; d0 < hd; d0 += 64) {
+        size_t width = hd - d0 < 64 ? hd - d0 : 64;
+        __m256 acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+        for (size_t jj = 0; jj < n; jj++) {
+            const float *value = (jj < n1 ? v1 + jj * kvstride : v2 + (jj - n1) * kvstride) + d0;
+            __m256 p = _mm256_set1_ps(scores[jj] * inv);
+            if (width == 64) {
+                for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
+            } else {
+                for (size_t i = 0; i < width / 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
+            }
+        }
+        for (size_t i = 0; i < width / 8; i++) _mm256_storeu_ps(out + d0 + 8 * i, acc[i]);
+    }
+#else
+    for (size_t j = 0; j < n; j++) {
+        const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
+        float s = 0;
+        for (size_t d = 0; d < hd; d++) s += q[d] * key[d];
+        s *= scale;
+        scores[j] = s;
+        m = s > m ? s : m;
+    }
+    float sum = 0;
+    for (size_t j = 0; j < n; j++) {
+        scores[j] = expf(scores[j] - m);
+        sum += scores[j];
+    }
+    float inv = 1.0f / sum;
+    for (size_t d = 0; d < hd; d++) out[d] = 0;
+    for (size_t j = 0; j < n; j++) {
+        const float *value = j < n1 ? v1 + j * kvstride : v2 + (j - n1) * kvstride;
+        float p = scores[j] * inv;
+        for (size_t d = 0; d < hd; d++) out[d] += p * value[d];
+    }
+#endif
 }

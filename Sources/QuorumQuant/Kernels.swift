@@ -13,8 +13,12 @@ public enum Kernels {
     /// the machine does not schedule in time leaves its share to the others) and runs them on the
     /// kernels' persistent thread pool (`cqk_parallel`) together with the calling thread. Small jobs
     /// (`work` below ~2¹⁸) and `threads` ≤ 1 stay on the calling thread.
-    static func parallel(_ count: Int, work: Int, threads: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
-        let chunks = min(4 * threads, max(1, count / max(alignment, 8)))
+    /// Chunks hold at least `minimumChunk` items (8 by default: rows of a matrix product).
+    public static func parallel(
+        _ count: Int, work: Int, threads: Int, alignment: Int = 1, minimumChunk: Int = 8,
+        _ body: (Range<Int>) -> Void
+    ) {
+        let chunks = min(4 * threads, max(1, count / max(alignment, minimumChunk)))
         guard threads > 1, chunks > 1, work >= 1 << 18 else {
             body(0..<count)
             return
@@ -32,6 +36,19 @@ public enum Kernels {
                     }, pointer, chunks)
             }
         }
+    }
+
+    /// Attention of one query row of one head: `out = Σⱼ softmax_j(q·kⱼ · scale) vⱼ` over `count1` keys
+    /// and values at `keys1`/`values1` followed by `count2` at `keys2`/`values2` (key j of a part at
+    /// `j · stride`), in that order. AVX2 dot products and exponentials (Cephes' `expf` polynomial,
+    /// about 1 ulp); `headDim` a multiple of 8; `scores` holds `count1 + count2` floats.
+    @inline(__always)
+    public static func attend(
+        query: UnsafePointer<Float>, headDim: Int, scale: Float, keys1: UnsafePointer<Float>?,
+        values1: UnsafePointer<Float>?, count1: Int, keys2: UnsafePointer<Float>, values2: UnsafePointer<Float>,
+        count2: Int, stride: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        cqk_attend(query, headDim, scale, keys1, values1, count1, keys2, values2, count2, stride, scores, out)
     }
 
     /// One `parallel` call as the C pool sees it: `cqk_parallel` returns only after every chunk has

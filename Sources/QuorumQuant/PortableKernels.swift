@@ -1,9 +1,19 @@
 #if !canImport(CQuantKernels)
+    import Foundation
+
     // Plain-Swift stand-ins with the signatures of the `CQuantKernels` C functions, compiled only when
     // that C target is not a dependency (e.g. before the package manifest wires it in). Same sums, one
     // element at a time; see CQuantKernels.h for the contracts.
 
     func cqk_simd_enabled() -> Int32 { 0 }
+
+    /// Serial stand-in for the C thread pool.
+    func cqk_parallel(
+        _ task: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void, _ context: UnsafeMutableRawPointer?,
+        _ chunks: Int
+    ) {
+        for chunk in 0..<chunks { task(context, chunk) }
+    }
 
     private func floatGEMM(
         _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ k: Int, _ rows: Range<Int>,
@@ -39,19 +49,72 @@
         floatGEMM(x, xstride, tokens, k, rowBegin..<rowEnd, y, ystride) { E4M3.table[Int(w[$0])] }
     }
 
-    func cqk_q4_gemm(
-        _ x: UnsafePointer<Float>, _ xstride: Int, _ tokens: Int, _ w: UnsafePointer<UInt8>,
-        _ scales: UnsafePointer<Float>,
-        _ groups: Int, _ blocksPerGroup: Int, _ k: Int, _ rowBegin: Int, _ rowEnd: Int,
-        _ y: UnsafeMutablePointer<Float>,
-        _ ystride: Int
+    func cqk_quantize_int16_groups(
+        _ x: UnsafePointer<Float>, _ n: Int, _ k: Int, _ lo: UnsafeMutablePointer<Int8>,
+        _ hi: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>, _ lanes: UnsafeMutablePointer<Int32>
     ) {
-        floatGEMM(x, xstride, tokens, k, rowBegin..<rowEnd, y, ystride) { index in
-            let (r, i) = index.quotientAndRemainder(dividingBy: k)
-            let (block, j) = i.quotientAndRemainder(dividingBy: 64)
-            let byte = w[r * (k / 2) + block * 32 + j % 32]
-            let q = Int(j < 32 ? byte & 15 : byte >> 4) - 8
-            return Float(q) * scales[r * groups + block / blocksPerGroup]
+        for g in 0..<((k + 127) / 128) {
+            let range = (g * 128)..<min(g * 128 + 128, k)
+            let m = range.reduce(Float(0)) { $1 < n ? max($0, abs(x[$1])) : $0 }
+            let inv: Float = m > 0 ? 32767 / m : 0
+            scales[g] = m / 32767
+            for l in 0..<8 { lanes[8 * g + l] = 0 }
+            for i in range {
+                let q = i < n ? Int32(min(max((x[i] * inv).rounded(.toNearestOrEven), -32768), 32767)) : 0
+                lo[i] = Int8(truncatingIfNeeded: q & 0xff)
+                hi[i] = Int8(truncatingIfNeeded: q >> 8)
+                lanes[8 * g + (i - g * 128) % 32 / 4] += q
+            }
+        }
+    }
+
+    func cqk_q4_gemm(
+        _ xlo: UnsafePointer<Int8>, _ xhi: UnsafePointer<Int8>, _ xscales: UnsafePointer<Float>,
+        _ xlanes: UnsafePointer<Int32>, _ tokens: Int, _ w: UnsafePointer<UInt8>, _ scales: UnsafePointer<Float>,
+        _ groups: Int, _ k: Int, _ rowBegin: Int, _ rowEnd: Int, _ y: UnsafeMutablePointer<Float>, _ ystride: Int
+    ) {
+        for r in rowBegin..<rowEnd {
+            for t in 0..<tokens {
+                var total = [Float](repeating: 0, count: 8)
+                for g in 0..<groups {
+                    var lane = [Int32](repeating: 0, count: 8)
+                    for i in (g * 128)..<min(g * 128 + 128, k) {
+                        let (block, j) = i.quotientAndRemainder(dividingBy: 64)
+                        let byte = w[r * (k / 2) + block * 32 + j % 32]
+                        let q = Int32(j < 32 ? byte & 15 : byte >> 4) - 8
+                        lane[i % 32 / 4] += q * (Int32(UInt8(bitPattern: xlo[t * k + i])) + 256 * Int32(xhi[t * k + i]))
+                    }
+                    let scale = scales[r * groups + g] * xscales[t * groups + g]
+                    for l in 0..<8 { total[l].addProduct(Float(lane[l]), scale) }
+                }
+                y[t * ystride + r] =
+                    ((total[0] + total[4]) + (total[2] + total[6])) + ((total[1] + total[5]) + (total[3] + total[7]))
+            }
+        }
+    }
+
+    func cqk_attend(
+        _ q: UnsafePointer<Float>, _ hd: Int, _ scale: Float, _ k1: UnsafePointer<Float>?, _ v1: UnsafePointer<Float>?,
+        _ n1: Int, _ k2: UnsafePointer<Float>, _ v2: UnsafePointer<Float>, _ n2: Int, _ stride: Int,
+        _ scores: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>
+    ) {
+        let n = n1 + n2
+        func key(_ j: Int) -> UnsafePointer<Float> { j < n1 ? k1! + j * stride : k2 + (j - n1) * stride }
+        func value(_ j: Int) -> UnsafePointer<Float> { j < n1 ? v1! + j * stride : v2 + (j - n1) * stride }
+        var m = -Float.infinity
+        for j in 0..<n {
+            scores[j] = (0..<hd).reduce(Float(0)) { $0 + q[$1] * key(j)[$1] } * scale
+            m = max(m, scores[j])
+        }
+        var sum: Float = 0
+        for j in 0..<n {
+            scores[j] = Float(Foundation.exp(Double(scores[j] - m)))
+            sum += scores[j]
+        }
+        out.update(repeating: 0, count: hd)
+        for j in 0..<n {
+            let p = scores[j] / sum
+            for d in 0..<hd { out[d] += p * value(j)[d] }
         }
     }
 

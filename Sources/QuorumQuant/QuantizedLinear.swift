@@ -108,18 +108,56 @@ public struct QuantizedLinear: Sendable, Codable {
         var scales: [Float]
         /// Per-token sums of the codes (ternary kernel).
         var sums: [Int32] = []
+        /// W4A16: per token, int16 codes per group of 128 as low / high byte planes (`rowStride` each)…
+        var low: [Int8] = []
+        var high: [Int8] = []
+        /// …the groups' scales (`groupsPerRow` per token) and eight lane sums of the codes per group.
+        var groupScales: [Float] = []
+        var laneSums: [Int32] = []
     }
 
     /// Applies the format's per-token activation quantizer (shared by the fast and reference paths).
-    func prepare(_ x: UnsafeBufferPointer<Float>, tokens: Int) -> Activations {
+    func prepare(_ x: UnsafeBufferPointer<Float>, tokens: Int, wantFloats: Bool = true) -> Activations {
         let n = inFeatures, stride = packed.rowStride
         var a = Activations(scales: [Float](repeating: 1, count: tokens))
         switch format {
-        case .fp32, .bf16, .w4a16Int:
+        case .fp32, .bf16:
             a.floats = [Float](repeating: 0, count: tokens * stride)
             for t in 0..<tokens {
                 for i in 0..<n { a.floats[t * stride + i] = x[t * n + i] }
             }
+        case .w4a16Int:
+            // 16-bit activations as int16 codes with one absmax scale per group of 128 (see
+            // `Quantize.int16Groups`); `floats` holds their values for the reference path.
+            let groups = packed.groupsPerRow
+            var low = [Int8](repeating: 0, count: tokens * stride)
+            var high = low
+            var scales = [Float](repeating: 0, count: tokens * groups)
+            var lanes = [Int32](repeating: 0, count: tokens * groups * 8)
+            low.withUnsafeMutableBufferPointer { lo in
+                high.withUnsafeMutableBufferPointer { hi in
+                    scales.withUnsafeMutableBufferPointer { sc in
+                        lanes.withUnsafeMutableBufferPointer { ln in
+                            for t in 0..<tokens {
+                                cqk_quantize_int16_groups(
+                                    x.baseAddress! + t * n, n, stride, lo.baseAddress! + t * stride,
+                                    hi.baseAddress! + t * stride, sc.baseAddress! + t * groups,
+                                    ln.baseAddress! + t * groups * 8)
+                            }
+                        }
+                    }
+                }
+            }
+            if wantFloats {
+                a.floats = [Float](repeating: 0, count: tokens * stride)
+                for t in 0..<tokens {
+                    for i in 0..<stride {
+                        let code = Int32(UInt8(bitPattern: low[t * stride + i])) + 256 * Int32(high[t * stride + i])
+                        a.floats[t * stride + i] = Float(code) * scales[t * groups + i / Quantize.int4GroupSize]
+                    }
+                }
+            }
+            (a.low, a.high, a.groupScales, a.laneSums) = (low, high, scales, lanes)
         case .w8a8FP:
             // Per-token E4M3 (PAPERS.md §3, W8A8-FP), AVX2 version of `Quantize.e4m3PerRow` + decode.
             var floats = [Float](repeating: 0, count: tokens * stride)
@@ -181,17 +219,40 @@ public struct QuantizedLinear: Sendable, Codable {
     ) {
         precondition(x.count >= tokens * inFeatures && output.count >= tokens * outFeatures, "buffer too small")
         guard tokens > 0, outFeatures > 0 else { return }
-        let a = prepare(x, tokens: tokens)
+        let a = prepare(x, tokens: tokens, wantFloats: false)
         let rows = outFeatures, k = packed.rowStride, work = tokens * rows * k
         let y = output.baseAddress!
         packed.bytes.withUnsafeBytes { wbytes in
             let w = wbytes.baseAddress!
             switch format {
-            case .fp32, .bf16, .w8a8FP, .w4a16Int:
+            case .w4a16Int:
+                a.low.withUnsafeBufferPointer { lo in
+                    a.high.withUnsafeBufferPointer { hi in
+                        a.groupScales.withUnsafeBufferPointer { xs in
+                            a.laneSums.withUnsafeBufferPointer { ln in
+                                packed.scales.withUnsafeBufferPointer { sb in
+                                    let (la, ha, xsa, lna, sa) = (
+                                        lo.baseAddress!, hi.baseAddress!, xs.baseAddress!, ln.baseAddress!,
+                                        sb.baseAddress!
+                                    )
+                                    let groups = packed.groupsPerRow
+                                    // Chunks of whole row triples (the single-token kernel blocks 3 rows).
+                                    Kernels.parallel(
+                                        rows, work: work, threads: threads, alignment: tokens == 1 ? 3 : 1
+                                    ) { range in
+                                        cqk_q4_gemm(
+                                            la, ha, xsa, lna, tokens, w.assumingMemoryBound(to: UInt8.self), sa,
+                                            groups, k, range.lowerBound, range.upperBound, y, rows)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            case .fp32, .bf16, .w8a8FP:
                 a.floats.withUnsafeBufferPointer { xb in
                     let xa = xb.baseAddress!
-                    packed.scales.withUnsafeBufferPointer { sb in
-                        let sa = sb.baseAddress
+                    do {
                         Kernels.parallel(rows, work: work, threads: threads) { range in
                             let (lo, hi) = (range.lowerBound, range.upperBound)
                             switch format {
@@ -199,12 +260,8 @@ public struct QuantizedLinear: Sendable, Codable {
                                 cqk_f32_gemm(xa, k, tokens, w.assumingMemoryBound(to: Float.self), k, lo, hi, y, rows)
                             case .bf16:
                                 cqk_bf16_gemm(xa, k, tokens, w.assumingMemoryBound(to: UInt16.self), k, lo, hi, y, rows)
-                            case .w8a8FP:
-                                cqk_e4m3_gemm(xa, k, tokens, w.assumingMemoryBound(to: UInt8.self), k, lo, hi, y, rows)
                             default:
-                                cqk_q4_gemm(
-                                    xa, k, tokens, w.assumingMemoryBound(to: UInt8.self), sa!, packed.groupsPerRow,
-                                    Quantize.int4GroupSize / 64, k, lo, hi, y, rows)
+                                cqk_e4m3_gemm(xa, k, tokens, w.assumingMemoryBound(to: UInt8.self), k, lo, hi, y, rows)
                             }
                         }
                     }
@@ -264,7 +321,9 @@ public struct QuantizedLinear: Sendable, Codable {
         let rows = outFeatures, k = packed.rowStride
         sums.withUnsafeBufferPointer { sb in
             let sa = sb.baseAddress!
-            Kernels.parallel(rows, work: tokens * rows * k, threads: threads) { range in
+            // Chunks of whole row pairs for the int8 kernel (it blocks 2 rows when there are several tokens).
+            let pairs = format == .w8a8Int && tokens > 1
+            Kernels.parallel(rows, work: tokens * rows * k, threads: threads, alignment: pairs ? 2 : 1) { range in
                 if format == .w8a8Int {
                     cqk_s8_gemm(
                         x, k, tokens, w.assumingMemoryBound(to: Int8.self), k, range.lowerBound, range.upperBound, y,
@@ -295,7 +354,26 @@ public struct QuantizedLinear: Sendable, Codable {
                     var sum: Float = 0
                     for i in 0..<n { sum += packed.unscaled(row: r, column: i) * a.floats[t * stride + i] }
                     y[t * rows + r] = sum * packed.scales[r] * a.scales[t]
-                case .fp32, .bf16, .w4a16Int:
+                case .w4a16Int:
+                    // Exact integer sums per group and lane (elements 4L..4L+3 of each 32-element
+                    // vector), folded into eight fp32 lanes group by group, then the kernels' fixed
+                    // lane order: the fast kernel's arithmetic, so the two agree bit for bit.
+                    let groups = packed.groupsPerRow
+                    var total = [Float](repeating: 0, count: 8)
+                    for g in 0..<groups {
+                        var lane = [Int32](repeating: 0, count: 8)
+                        for i in (g * Quantize.int4GroupSize)..<min((g + 1) * Quantize.int4GroupSize, stride) {
+                            let x16 =
+                                Int32(UInt8(bitPattern: a.low[t * stride + i])) + 256 * Int32(a.high[t * stride + i])
+                            let q = i < n ? Int32(packed.code(row: r, column: i)) : 0
+                            lane[(i % 32) / 4] += q * x16
+                        }
+                        let scale = packed.scales[r * groups + g] * a.groupScales[t * groups + g]
+                        for l in 0..<8 { total[l].addProduct(Float(lane[l]), scale) }  // fused, as the kernel's FMA
+                    }
+                    let even = (total[0] + total[4]) + (total[2] + total[6])
+                    y[t * rows + r] = even + ((total[1] + total[5]) + (total[3] + total[7]))
+                case .fp32, .bf16:
                     var sum: Float = 0
                     for i in 0..<n {
                         sum +=

@@ -4,7 +4,8 @@ import QuorumQuant
 public import QuorumTensor
 
 /// Keys and values of one sequence's positions (or of a prompt shared by several sequences), per
-/// layer `[capacity, kvDim]`, keys stored after the rotary embedding.
+/// layer `[kvHeads, capacity, headDim]` (each head's positions contiguous, so attention streams them),
+/// keys stored after the rotary embedding.
 ///
 /// - Important: not thread-safe; one decoding loop uses it at a time.
 public final class KVStore {
@@ -327,13 +328,18 @@ public final class ServingModel {
                 }
             }
         }
+        let hd = c.headDim
         for span in spans {
             let keys = span.store.keys[l].pointer
             let values = span.store.values[l].pointer
+            let capacity = span.store.capacity
             for i in 0..<span.rows {
                 let row = qkv + (span.firstRow + i) * width
-                (keys + (span.start + i) * kvd).update(from: row + qd, count: kvd)
-                (values + (span.start + i) * kvd).update(from: row + qd + kvd, count: kvd)
+                for h in 0..<c.numKeyValueHeads {
+                    let at = (h * capacity + span.start + i) * hd
+                    (keys + at).update(from: row + qd + h * hd, count: hd)
+                    (values + at).update(from: row + qd + kvd + h * hd, count: hd)
+                }
             }
         }
         attention(l, spans: spans, qkv: qkv, width: width, out: ws.attn.pointer)
@@ -379,7 +385,6 @@ public final class ServingModel {
         let c = config
         let heads = c.numAttentionHeads
         let hd = c.headDim
-        let kvd = c.keyValueDim
         let qd = c.queryDim
         let group = heads / c.numKeyValueHeads
         let scale = 1 / Float(hd).squareRoot()
@@ -392,42 +397,24 @@ public final class ServingModel {
             let h = task % heads
             let kvh = h / group
             let scores = scratch + task * longest
-            let prefixKeys = span.prefix.map { UnsafePointer($0.keys[l].pointer) }
-            let prefixValues = span.prefix.map { UnsafePointer($0.values[l].pointer) }
-            let ownKeys = UnsafePointer(span.store.keys[l].pointer)
-            let ownValues = UnsafePointer(span.store.values[l].pointer)
             let p = span.prefixLength
+            let prefixKeys = span.prefix.map { UnsafePointer($0.keys[l].pointer + kvh * $0.capacity * hd) }
+            let prefixValues = span.prefix.map { UnsafePointer($0.values[l].pointer + kvh * $0.capacity * hd) }
+            let ownKeys = UnsafePointer(span.store.keys[l].pointer + kvh * span.store.capacity * hd)
+            let ownValues = UnsafePointer(span.store.values[l].pointer + kvh * span.store.capacity * hd)
             for i in 0..<span.rows {
                 let row = span.firstRow + i
-                let qi = UnsafePointer(qkv + row * width + h * hd)
-                let oi = out + row * qd + h * hd
-                let visible = p + span.start + i + 1
-                var maxScore = -Float.infinity
-                for j in 0..<visible {
-                    let key = j < p ? prefixKeys! + j * kvd : ownKeys + (j - p) * kvd
-                    let s = Vector.dot(qi, key + kvh * hd, count: hd) * scale
-                    scores[j] = s
-                    maxScore = max(maxScore, s)
-                }
-                var sum: Float = 0
-                for j in 0..<visible {
-                    let e = Float.exp(scores[j] - maxScore)
-                    scores[j] = e
-                    sum += e
-                }
-                let inv = 1 / sum
-                oi.update(repeating: 0, count: hd)
-                for j in 0..<visible {
-                    scores[j] *= inv
-                    let value = j < p ? prefixValues! + j * kvd : ownValues + (j - p) * kvd
-                    Vector.axpy(scores[j], value + kvh * hd, oi, count: hd)
-                }
+                // Prefix keys first, then the sequence's own up to this row (causal), in position order.
+                Kernels.attend(
+                    query: qkv + row * width + h * hd, headDim: hd, scale: scale, keys1: prefixKeys,
+                    values1: prefixValues, count1: p, keys2: ownKeys, values2: ownValues, count2: span.start + i + 1,
+                    stride: hd, scores: scores, out: out + row * qd + h * hd)
             }
         }
-        if threads > 1 && work >= 1 << 16 && tasks > 1 {
-            parallelFor(tasks, body)
-        } else {
-            for t in 0..<tasks { body(t) }
+        // Tasks (sequence, head) on the kernels' pool; ~a microsecond of hand-off, so even one decoding
+        // sequence's eight heads are worth splitting.
+        Kernels.parallel(tasks, work: 8 * work, threads: threads, minimumChunk: 1) { range in
+            for t in range { body(t) }
         }
     }
 }

@@ -69,7 +69,8 @@ struct KernelTests {
             var y: [Float] = []
             layer.forward(x: x, into: &y)
             let reference = layer.forwardReference(x: x)
-            if format.hasIntegerActivations {
+            if format.hasIntegerActivations || format == .w4a16Int {
+                // Integer sums (w4a16: exact per group and lane, folded in the kernel's order).
                 #expect(y == reference)
             } else {
                 // fp32 sums in a different order: |Δ| ≤ 1e-5 · Σ|w·x| (k ≤ 256 terms, u = 6e-8).
@@ -183,5 +184,101 @@ extension PackingTests {
     @Test("format names round trip", arguments: QuantFormat.all)
     func names(format: QuantFormat) {
         #expect(QuantFormat(name: format.name) == format)
+    }
+}
+
+@Suite("W4A16 activations and the attention kernel")
+struct W4A16AndAttentionTests {
+    @Test(
+        "int16 group activations: codes, scales and what the kernel multiplies",
+        arguments: [1, 63, 64, 100, 128, 129, 300, 1408])
+    func int16Groups(n: Int) {
+        var rng = SeededRandom(seed: UInt64(n) * 3 + 1)
+        var x = rng.gaussian(2 * n)
+        x[0] = 40  // an outlier in the first group of token 0
+        if n > 130 { for i in 128..<256 where i < n { x[i] = 0 } }  // an all-zero group
+        let layer = QuantizedLinear(
+            weights: [Float](repeating: 0.25, count: 3 * n), outFeatures: 3, inFeatures: n, format: .w4a16Int)
+        let fast = layer.quantizedActivations(x)
+        for t in 0..<2 {
+            for start in stride(from: 0, to: n, by: 128) {
+                let range = (t * n + start)..<(t * n + min(start + 128, n))
+                let m = x[range].reduce(Float(0)) { max($0, abs($1)) }
+                let inv: Float = m > 0 ? 32767 / m : 0
+                for i in range {
+                    let q = (x[i] * inv).rounded(.toNearestOrEven)
+                    #expect(abs(q) <= 32767)
+                    #expect(fast[i] == q * (m / 32767), "token \(t) element \(i - t * n)")
+                    #expect(abs(fast[i] - x[i]) <= m / 65534 + abs(x[i]) * 0x1p-21)  // half a step + fp32 rounding
+                }
+            }
+        }
+    }
+
+    @Test("W4A16 kernel: extreme codes and activations, batch invariance")
+    func w4a16Extremes() {
+        // Large weights of both signs (codes near 0 and 15) against activations at ±max (int16 ±32767),
+        // the worst case for the kernel's int16 partial sums.
+        let n = 256
+        var w = [Float](repeating: 0, count: 4 * n)
+        for i in 0..<n {
+            w[i] = -8  // row 0: all −8 · s
+            w[n + i] = 7
+            w[2 * n + i] = i % 2 == 0 ? -8 : 7
+            w[3 * n + i] = Float(i % 16 - 8)
+        }
+        let layer = QuantizedLinear(weights: w, outFeatures: 4, inFeatures: n, format: .w4a16Int)
+        var x = [Float](repeating: 1, count: 3 * n)
+        for i in 0..<n { x[n + i] = i % 2 == 0 ? -1 : 1 }
+        for i in 0..<n { x[2 * n + i] = Float(i % 7) - 3 }
+        var y: [Float] = []
+        layer.forward(x: x, into: &y)
+        #expect(y == layer.forwardReference(x: x))
+        let exact = referenceMatMul(layer.dequantized(), layer.quantizedActivations(x), out: 4, in: n)
+        for i in y.indices { #expect(abs(Double(y[i]) - exact.y[i]) <= 1e-6 * exact.magnitude[i] + 1e-9) }
+        // Each token alone gives the same bits as in the batch of three.
+        for t in 0..<3 {
+            var single: [Float] = []
+            layer.forward(x: Array(x[(t * n)..<((t + 1) * n)]), into: &single)
+            #expect(single == Array(y[(t * 4)..<((t + 1) * 4)]))
+        }
+    }
+
+    @Test(
+        "attention kernel equals a Double reference; a prefix split gives identical bits",
+        arguments: [1, 7, 8, 33, 160])
+    func attention(positions: Int) {
+        var rng = SeededRandom(seed: UInt64(positions))
+        let hd = 64
+        let q = rng.gaussian(hd)
+        let keys = rng.gaussian(positions * hd, scale: 2)
+        let values = rng.gaussian(positions * hd)
+        let scale = 1 / Float(hd).squareRoot()
+        var scores = [Float](repeating: 0, count: positions)
+        func run(split: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: hd)
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    Kernels.attend(
+                        query: q, headDim: hd, scale: scale, keys1: k.baseAddress!, values1: v.baseAddress!,
+                        count1: split, keys2: k.baseAddress! + split * hd, values2: v.baseAddress! + split * hd,
+                        count2: positions - split, stride: hd, scores: &scores, out: &out)
+                }
+            }
+            return out
+        }
+        let whole = run(split: 0)
+        #expect(run(split: positions / 2) == whole)
+        #expect(run(split: positions - 1) == whole)
+        var s = (0..<positions).map { j in
+            (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[j * hd + $1]) } * Double(scale)
+        }
+        let m = s.max()!
+        s = s.map { Foundation.exp($0 - m) }
+        let total = s.reduce(0, +)
+        for d in 0..<hd {
+            let expected = (0..<positions).reduce(0.0) { $0 + s[$1] / total * Double(values[$1 * hd + d]) }
+            #expect(abs(Double(whole[d]) - expected) <= 2e-6 * (1 + abs(expected)))
+        }
     }
 }

@@ -75,3 +75,31 @@ import Testing
         #expect(out[0].finish == .length)
     }
 }
+
+@Suite struct FloatSamplerTests {
+    /// The serving sampler's nucleus search (heap, then one sort) must reproduce `Sampler.sample`
+    /// exactly: same token, same stream state, for flat and peaked distributions, ties, and top-p
+    /// values whose nucleus ends inside the heap part (< 64 tokens) or in the sorted rest.
+    @Test(arguments: [0.3, 0.9, 0.999, 1.0])
+    func sameDrawsAsSampler(topP: Double) {
+        var source = SplitMix64(seed: 77)
+        for trial in 0..<60 {
+            let vocab = [1, 5, 64, 65, 300, 1024][trial % 6]
+            let spread = [0.01, 1.0, 8.0][trial % 3]  // flat (huge nucleus) to peaked (a few tokens)
+            var logits = (0..<vocab).map { _ in Float((source.nextUniform() - 0.5) * spread) }
+            if vocab > 10 {
+                for i in stride(from: 0, to: vocab, by: 7) { logits[i] = logits[0] }  // ties
+            }
+            for temperature in [0.0, 0.7, 1.3] {
+                var a = SplitMix64(seed: UInt64(trial), stream: 3)
+                var b = a
+                for _ in 0..<5 {
+                    let expected = Sampler.sample(logits, temperature: temperature, topP: topP, using: &a)
+                    let got = FloatSampler.sample(logits, temperature: temperature, topP: topP, using: &b)
+                    #expect(got == expected, "vocab \(vocab) spread \(spread) T \(temperature)")
+                }
+                #expect(a.next() == b.next())
+            }
+        }
+    }
+}

@@ -129,9 +129,10 @@ func referenceLogits(_ model: LlamaModel<Float>, _ sequence: [Int]) -> [Float] {
     /// meant to approximate an fp32-trained model (they are trained as such), so for b1.58 and a4.8
     /// only the activation part is bounded tightly.
     @Test(arguments: [
-        // measured: bf16 0.0046 / 5e-7, w8a8 0.024 / 0.016, w8a8-fp 0.11 / 0.059, w4a16 0.27 / 4e-7,
-        // b1.58 0.93 / 0.0097, a4.8 1.04 / 0.28 (group size 64 for w4a16 here: the rows are 64 wide).
-        (ServingFormat.bf16, 0.01, 1e-5), (.w8a8, 0.05, 0.035), (.w8a8FP, 0.2, 0.12), (.w4a16, 0.5, 1e-5),
+        // measured: bf16 0.0046 / 5e-7, w8a8 0.024 / 0.016, w8a8-fp 0.11 / 0.059, w4a16 0.27 / 5.8e-5
+        // (int16 group activations; 4e-7 with fp32 ones), b1.58 0.93 / 0.0097, a4.8 1.04 / 0.28 (group
+        // size 64 for w4a16 here: the rows are 64 wide).
+        (ServingFormat.bf16, 0.01, 1e-5), (.w8a8, 0.05, 0.035), (.w8a8FP, 0.2, 0.12), (.w4a16, 0.5, 2e-4),
         (.b158, 1.5, 0.02), (.a48, 1.5, 0.5),
     ])
     func quantizedLogitsWithinBound(format: ServingFormat, bound: Double, activationBound: Double) throws {

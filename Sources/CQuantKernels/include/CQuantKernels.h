@@ -60,13 +60,32 @@ void cqk_s8_gemm(const int8_t *x, size_t xstride, size_t tokens, const int8_t *w
 void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *xsum,
                  const uint8_t *w, size_t k, size_t rowBegin, size_t rowEnd, int32_t *y, size_t ystride);
 
-/// Int4 weights, two per byte (stored as q + 8; in each 64-weight block of 32 bytes, byte j holds
-/// weight j in its low nibble and weight j+32 in its high nibble), one fp32 scale per group of
-/// `blocksPerGroup` blocks (`groups` scales per row), times fp32 activations: y = sum over groups of
-/// scale * sum(q * x), in fp32 (equal to sum((q * scale) * x) up to fp32 rounding). `k` a multiple of 64.
-void cqk_q4_gemm(const float *x, size_t xstride, size_t tokens, const uint8_t *w, const float *scales,
-                 size_t groups, size_t blocksPerGroup, size_t k, size_t rowBegin, size_t rowEnd,
+/// W4A16 activations for `cqk_q4_gemm`: per group of 128 elements (the last group of a row may hold 64),
+/// int16 codes q = rne(x * (32767 / m)) with m = max|x| over the group (all codes 0 when m = 0), stored
+/// as two byte planes `lo[i] = q & 0xff` and `hi[i] = q >> 8` (arithmetic shift), the group scale
+/// m / 32767 in `scales[g]`, and eight lane sums of the codes per group in `lanes[8 g + L]` (lane L sums
+/// the elements whose index within their 32-element vector is 4L..4L+3). `x` holds `n` values; codes
+/// n..k-1 are 0; `k` a multiple of 64; `ceil(k / 128)` groups.
+void cqk_quantize_int16_groups(const float *x, size_t n, size_t k, int8_t *lo, int8_t *hi, float *scales,
+                               int32_t *lanes);
+
+/// Int4 weights, two per byte (stored as c = q + 8; in each 64-weight block of 32 bytes, byte j holds
+/// weight j in its low nibble and weight j+32 in its high nibble), one fp32 scale per group of 128
+/// (`groups` = ceil(k / 128) per row), times activations prepared by `cqk_quantize_int16_groups`
+/// (token t's planes at `xlo/xhi + t * k`, scales at `xscales + t * groups`, lane sums at
+/// `xlanes + 8 * t * groups`). Per group and lane L (elements 4L..4L+3 of every 32-element vector of
+/// the group) the exact integer a = sum((c - 8) * x16); per lane tot = fma((float)a, ws * xs, tot) over
+/// the groups in order (ws * xs rounded to fp32); y = ((t0+t4)+(t2+t6)) + ((t1+t5)+(t3+t7)). A
+/// token's result never depends on the other tokens or rows of the call. `k` a multiple of 64.
+void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, const int32_t *xlanes, size_t tokens,
+                 const uint8_t *w, const float *scales, size_t groups, size_t k, size_t rowBegin, size_t rowEnd,
                  float *y, size_t ystride);
+
+/// Attention of one query row of one head over `n1` keys/values (`k1`, `v1`) followed by `n2` more
+/// (`k2`, `v2`), key j of a part at `k + j * kvstride`: out = sum_j softmax_j(q . k_j * scale) v_j, keys
+/// in that order. `hd` a multiple of 8; `scores` has room for n1 + n2 floats; n1 + n2 >= 1.
+void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
+                const float *v2, size_t n2, size_t kvstride, float *scores, float *out);
 
 /// Zero-skipping int8 product for one token: `y[o] = sum_p val[p] * wt[idx[p] * ldw + o]` for
 /// o in [colBegin, colEnd), over the `nnz` nonzero activations only. `wt` is the weight matrix
