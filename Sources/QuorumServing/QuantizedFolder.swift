@@ -1,5 +1,5 @@
 import Foundation
-public import QuorumModel
+import QuorumModel
 import QuorumQuant
 import SafeTensors
 
