@@ -1,8 +1,11 @@
 /// One arithmetic step of a solution, kept so that the solution can also be written in other valid
 /// ways: operands of `+` and `*` in the other order, a two-digit operand split into tens and units
-/// (`14 * 6 = 10 * 6 + 4 * 6 = 60 + 24 = 84`), or the computation written before the sentence
-/// (`14 * 6 = 84. Each day it makes 84 toys.`). Every variant's expressions are true equalities, and
-/// every variant ends in the same value, so the problem's answer never changes.
+/// (`14 * 6 = 10 * 6 + 4 * 6 = 60 + 24 = 84`), another decomposition (`37 + 48 = 30 + 40 + 7 + 8 =
+/// 70 + 15 = 85`, `45 - 7 = 45 - 10 + 3 = 35 + 3 = 38`, `13 * 3 = 13 + 13 + 13 = 26 + 13 = 39`), or
+/// the computation written before the sentence (`14 * 6 = 84. Each day it makes 84 toys.`). Every
+/// variant's expressions are true equalities, and every variant ends in the same value, so the
+/// problem's answer never changes. The decompositions compute the same value through different
+/// intermediate facts, so a small model's arithmetic mistakes differ from one way to another.
 struct SolutionStep: Sendable, Hashable {
     /// Marks where the expression goes in ``template``.
     static let slot = "\u{1}"
@@ -24,6 +27,10 @@ struct SolutionStep: Sendable, Hashable {
         var swapped = false
         /// A two-digit operand split into tens and units (when there is one to split).
         var split = false
+        /// The other decomposition instead (when the step has one; see ``expression(_:)``):
+        /// tens and units added column by column, a subtraction or addition through the next ten,
+        /// or a product by 2–4 as a repeated sum.
+        var alternative = false
         /// The computation first, then the sentence with the result in it.
         var expressionFirst = false
 
@@ -42,6 +49,9 @@ struct SolutionStep: Sendable, Hashable {
         let (a, b) = choice.swapped && commutative ? (right, left) : (left, right)
         let op = operation.rawValue
         var text = "\(a) \(op) \(b)"
+        if choice.alternative, let steps = alternativeSteps(a, b) {
+            return ([text] + steps + ["\(value)"]).joined(separator: " = ")
+        }
         if choice.split {
             switch operation {
             case .multiply:
@@ -61,6 +71,34 @@ struct SolutionStep: Sendable, Hashable {
         return text + " = \(value)"
     }
 
+    /// The middle parts of the alternative decomposition of `a op b` (operands in written order),
+    /// or nil when the step has none: `a + b` with both two-digit as tens plus units
+    /// (`30 + 40 + 7 + 8`, `70 + 15`); `a + b` or `a - b` with `b` not a multiple of ten, through the
+    /// next ten above `b` (`45 - 10 + 3`, `35 + 3`; `47 + 10 - 2`, `57 - 2`); `a * b` with one operand
+    /// in 2…4 and the other at least 10 as a repeated sum (`13 + 13 + 13`, `26 + 13`).
+    func alternativeSteps(_ a: Int, _ b: Int) -> [String]? {
+        switch operation {
+        case .add:
+            if let (ta, ua) = Self.tensAndUnits(a), let (tb, ub) = Self.tensAndUnits(b) {
+                return ["\(ta) + \(tb) + \(ua) + \(ub)", "\(ta + tb) + \(ua + ub)"]
+            }
+            guard b % 10 != 0 else { return nil }
+            let up = b - b % 10 + 10
+            return ["\(a) + \(up) - \(up - b)", "\(a + up) - \(up - b)"]
+        case .subtract:
+            let up = b - b % 10 + 10
+            guard b % 10 != 0, a >= up + 2 else { return nil }
+            return ["\(a) - \(up) + \(up - b)", "\(a - up) + \(up - b)"]
+        case .multiply:
+            let (big, small) = a >= b ? (a, b) : (b, a)
+            guard (2...4).contains(small), big >= 10 else { return nil }
+            let sum = Array(repeating: "\(big)", count: small).joined(separator: " + ")
+            return small == 2 ? [sum] : [sum, "\(big * (small - 1)) + \(big)"]
+        case .divide:
+            return nil
+        }
+    }
+
     /// The solution line for `choice`; ``Choice/canonical`` gives the generator's own line.
     func line(_ choice: Choice) -> String {
         let expression = expression(choice)
@@ -70,9 +108,15 @@ struct SolutionStep: Sendable, Hashable {
         return capitalizingFirst(template.replacing(Self.slot, with: expression))
     }
 
-    /// A random way of writing the step: each option on with probability ½.
+    /// A random way of writing the step: operands swapped and expression first each with
+    /// probability ½; no decomposition, the tens-and-units split or the alternative one with
+    /// probability ⅓ each.
     static func randomChoice(_ rng: inout SplitMix64) -> Choice {
-        Choice(swapped: rng.chance(1, in: 2), split: rng.chance(1, in: 2), expressionFirst: rng.chance(1, in: 2))
+        let swapped = rng.chance(1, in: 2)
+        let decomposition = rng.int(in: 0...2)
+        return Choice(
+            swapped: swapped, split: decomposition == 1, alternative: decomposition == 2,
+            expressionFirst: rng.chance(1, in: 2))
     }
 
     /// Up to `count` distinct solutions of the steps `steps` ending in `#### answer`: first the

@@ -92,6 +92,10 @@ struct VariantTests {
         #expect(all.contains { $0.contains(/\d+ \* \d+ \+ \d+ \* \d+/) }, "no split multiplication")
         #expect(all.contains { $0.contains(/= \d+ [-+] \d+ [-+] \d+ =/) }, "no split addition or subtraction")
         #expect(all.contains { $0.contains(/\d+\. [A-Z]/) }, "no expression-first line")
+        #expect(all.contains { $0.contains(/\d+0 \+ \d+0 \+ \d \+ \d =/) }, "no column addition")
+        #expect(all.contains { $0.contains(/\d+ - \d+0 \+ \d+ = \d+ \+ \d+ =/) }, "no subtraction through a ten")
+        #expect(all.contains { $0.contains(/\d+ \+ \d+0 - \d+ = \d+ - \d+ =/) }, "no addition through a ten")
+        #expect(all.contains { $0.contains(/= (\d+) \+ \1 \+ \1 =/) }, "no repeated sum")
         let swapped = Self.sample.contains { varied in
             let canonical = varied.problem.solution.split(separator: "\n").dropLast().map { steps(in: $0)[0] }
             return varied.solutions.dropFirst().contains { solution in
