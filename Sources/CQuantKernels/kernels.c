@@ -747,60 +747,12 @@ CQK_INLINE __m256 exp256(__m256 x) {
 }
 #endif
 
-void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
-                const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+/* Attention of one query row over n1 + n2 positions, one plain loop per step: the reference, and
+ * the kernel for head sizes that are not a multiple of 8. */
+static void attend_portable(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1,
+                            const float *k2, const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
     size_t n = n1 + n2;
     float m = -INFINITY;
-#if CQK_AVX2
-    for (size_t j = 0; j < n; j++) {
-        const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-        size_t d = 0;
-        for (; d + 16 <= hd; d += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(key + d + 8), a1);
-        }
-        if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
-        float s = hsum_ps(_mm256_add_ps(a0, a1)) * scale;
-        scores[j] = s;
-        m = s > m ? s : m;
-    }
-    // Exponentials eight at a time (the tail through a padded copy, so every score takes the same path).
-    __m256 mv = _mm256_set1_ps(m), sumv = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(scores + j), mv));
-        _mm256_storeu_ps(scores + j, e);
-        sumv = _mm256_add_ps(sumv, e);
-    }
-    float sum = hsum_ps(sumv);
-    if (j < n) {
-        float tail[8];
-        for (size_t i = 0; i < 8; i++) tail[i] = j + i < n ? scores[j + i] : m;
-        _mm256_storeu_ps(tail, exp256(_mm256_sub_ps(_mm256_loadu_ps(tail), mv)));
-        for (size_t i = 0; j + i < n; i++) {
-            scores[j + i] = tail[i];
-            sum += tail[i];
-        }
-    }
-    float inv = 1.0f / sum;
-    // out = sum_j p_j v_j, 64 dimensions (eight registers) at a time.
-    for (size_t d0 = 0; d0 < hd; d0 += 64) {
-        size_t width = hd - d0 < 64 ? hd - d0 : 64;
-        __m256 acc[8];
-        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
-        for (size_t jj = 0; jj < n; jj++) {
-            const float *value = (jj < n1 ? v1 + jj * kvstride : v2 + (jj - n1) * kvstride) + d0;
-            __m256 p = _mm256_set1_ps(scores[jj] * inv);
-            if (width == 64) {
-                for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
-            } else {
-                for (size_t i = 0; i < width / 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
-            }
-        }
-        for (size_t i = 0; i < width / 8; i++) _mm256_storeu_ps(out + d0 + 8 * i, acc[i]);
-    }
-#else
     for (size_t j = 0; j < n; j++) {
         const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
         float s = 0;
@@ -821,5 +773,64 @@ void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const f
         float p = scores[j] * inv;
         for (size_t d = 0; d < hd; d++) out[d] += p * value[d];
     }
+}
+
+void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
+                const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+#if CQK_AVX2
+    if (hd % 8 == 0) {
+        size_t n = n1 + n2;
+        float m = -INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+            size_t d = 0;
+            for (; d + 16 <= hd; d += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(key + d + 8), a1);
+            }
+            if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+            float s = hsum_ps(_mm256_add_ps(a0, a1)) * scale;
+            scores[j] = s;
+            m = s > m ? s : m;
+        }
+        // Exponentials eight at a time (the tail through a padded copy, so every score takes the same path).
+        __m256 mv = _mm256_set1_ps(m), sumv = _mm256_setzero_ps();
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(scores + j), mv));
+            _mm256_storeu_ps(scores + j, e);
+            sumv = _mm256_add_ps(sumv, e);
+        }
+        float sum = hsum_ps(sumv);
+        if (j < n) {
+            float tail[8];
+            for (size_t i = 0; i < 8; i++) tail[i] = j + i < n ? scores[j + i] : m;
+            _mm256_storeu_ps(tail, exp256(_mm256_sub_ps(_mm256_loadu_ps(tail), mv)));
+            for (size_t i = 0; j + i < n; i++) {
+                scores[j + i] = tail[i];
+                sum += tail[i];
+            }
+        }
+        float inv = 1.0f / sum;
+        // out = sum_j p_j v_j, 64 dimensions (eight registers) at a time.
+        for (size_t d0 = 0; d0 < hd; d0 += 64) {
+            size_t width = hd - d0 < 64 ? hd - d0 : 64;
+            __m256 acc[8];
+            for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+            for (size_t jj = 0; jj < n; jj++) {
+                const float *value = (jj < n1 ? v1 + jj * kvstride : v2 + (jj - n1) * kvstride) + d0;
+                __m256 p = _mm256_set1_ps(scores[jj] * inv);
+                if (width == 64) {
+                    for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
+                } else {
+                    for (size_t i = 0; i < width / 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
+                }
+            }
+            for (size_t i = 0; i < width / 8; i++) _mm256_storeu_ps(out + d0 + 8 * i, acc[i]);
+        }
+        return;
+    }
 #endif
+    attend_portable(q, hd, scale, k1, v1, n1, k2, v2, n2, kvstride, scores, out);
 }

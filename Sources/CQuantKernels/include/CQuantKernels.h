@@ -83,7 +83,7 @@ void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, con
 
 /// Attention of one query row of one head over `n1` keys/values (`k1`, `v1`) followed by `n2` more
 /// (`k2`, `v2`), key j of a part at `k + j * kvstride`: out = sum_j softmax_j(q . k_j * scale) v_j, keys
-/// in that order. `hd` a multiple of 8; `scores` has room for n1 + n2 floats; n1 + n2 >= 1.
+/// in that order (any `hd`; the vector path needs a multiple of 8); `scores` has room for n1 + n2 floats; n1 + n2 >= 1.
 void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
                 const float *v2, size_t n2, size_t kvstride, float *scores, float *out);
 
