@@ -33,7 +33,7 @@ func randomTokens(_ count: Int, vocab: Int, seed: UInt64) -> [Int] {
 }
 
 /// ‖a − b‖₂ / ‖b‖₂.
-func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+func relativeL2Error(_ a: [Float], _ b: [Float]) -> Double {
     var diff = 0.0
     var norm = 0.0
     for (x, y) in zip(a, b) {
@@ -142,7 +142,7 @@ func referenceLogits(_ model: LlamaModel<Float>, _ sequence: [Int]) -> [Float] {
         let serving = try ServingModel(weights: weights)
         let sequence = randomTokens(24, vocab: model.config.vocabSize, seed: 5)
         let got = serving.logits([sequence])[0]
-        let error = relativeError(got, referenceLogits(model, sequence))
+        let error = relativeL2Error(got, referenceLogits(model, sequence))
         // The same model with the quantized weights dequantized into fp32.
         let dequantized = try randomModel(act: act, std: 0.08)
         for (name, matrix) in weights.packed {
@@ -152,7 +152,7 @@ func referenceLogits(_ model: LlamaModel<Float>, _ sequence: [Int]) -> [Float] {
                 (dequantized.parameters.pointer + entry.offset).update(from: $0.baseAddress!, count: values.count)
             }
         }
-        let activationError = relativeError(got, referenceLogits(dequantized, sequence))
+        let activationError = relativeL2Error(got, referenceLogits(dequantized, sequence))
         print("\(format.rawValue): relative logit error \(error) vs fp32, \(activationError) vs dequantized weights")
         #expect(error < bound)
         #expect(activationError < activationBound)
