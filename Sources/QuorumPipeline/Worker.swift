@@ -42,8 +42,8 @@ public final class Worker: Sendable {
         self.samplerForRound = samplerForRound
         var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "quorum.\(spec.name).workers")
         // A worker polls between batches, so this bounds one batch's sampling (≤ 4 problems × k). It is
-        // also the rebalance timeout a joining member sends: a coordinator that waits that long for a
-        // member that died mid-rebalance (Tansu does) stalls every worker for it, so keep it at 2 min.
+        // also the rebalance timeout the member announces, which a coordinator may wait out for a
+        // member that died mid-rebalance: 2 min, not librdkafka's 5.
         configuration.kafka.properties["max.poll.interval.ms"] =
             configuration.kafka.properties["max.poll.interval.ms"] ?? "120000"
         // Stopping (or being stopped by a dying `quorum run`) must not wedge the group on Tansu.
