@@ -67,20 +67,10 @@ public enum Sampler {
         var probs = logits.map { Math.exp((Double($0) - m) / temperature) }
         let total = probs.reduce(0, +)
         for j in probs.indices { probs[j] /= total }
-        var candidates: [Int]
+        var candidates: [Int] = []
         var mass = 1.0
         if topP < 1 {
-            // The nucleus, most probable first (ties: lower id first), popped lazily from a binary
-            // max-heap: O(V + k log V) for a nucleus of k tokens instead of sorting the vocabulary.
-            var heap = TokenHeap(probs: probs)
-            candidates = []
-            var cumulative = 0.0
-            while let j = heap.pop() {
-                candidates.append(j)
-                cumulative += probs[j]
-                if cumulative >= topP { break }
-            }
-            mass = cumulative
+            mass = nucleus(probs, topP: topP, into: &candidates)
         } else {
             candidates = Array(probs.indices)
         }
@@ -93,47 +83,54 @@ public enum Sampler {
     }
 }
 
-/// A binary max-heap of token ids ordered by probability, then by lower id.
-@usableFromInline
-struct TokenHeap {
-    let probs: [Double]
-    var items: [Int]
-
+extension Sampler {
+    /// The top-`topP` nucleus of `probs`, most probable first (ties: lower id first), appended to
+    /// `candidates`; returns its probability mass. The first 64 tokens come off a binary max-heap
+    /// (O(V + k log V)); a nucleus that is not complete by then (flat distributions: random weights,
+    /// high temperature) gets the rest of the heap sorted once instead of popped one by one.
     @usableFromInline
-    init(probs: [Double]) {
-        self.probs = probs
-        items = Array(probs.indices)
-        for i in stride(from: items.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-    }
-
-    /// Whether token a comes before token b.
-    @inline(__always) func before(_ a: Int, _ b: Int) -> Bool {
-        probs[a] > probs[b] || (probs[a] == probs[b] && a < b)
-    }
-
-    @usableFromInline
-    mutating func pop() -> Int? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            siftDown(0)
+    static func nucleus(_ probs: [Double], topP: Double, into candidates: inout [Int]) -> Double {
+        var cumulative = 0.0
+        probs.withUnsafeBufferPointer { p in
+            @inline(__always) func before(_ a: Int32, _ b: Int32) -> Bool {
+                p[Int(a)] > p[Int(b)] || (p[Int(a)] == p[Int(b)] && a < b)
+            }
+            var heap = (0..<Int32(p.count)).map { $0 }
+            var count = heap.count
+            heap.withUnsafeMutableBufferPointer { h in
+                func siftDown(_ start: Int) {
+                    var i = start
+                    while true {
+                        let l = 2 * i + 1
+                        let r = l + 1
+                        var best = i
+                        if l < count && before(h[l], h[best]) { best = l }
+                        if r < count && before(h[r], h[best]) { best = r }
+                        if best == i { return }
+                        h.swapAt(i, best)
+                        i = best
+                    }
+                }
+                for i in stride(from: count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+                while count > 0 && candidates.count < 64 {
+                    let top = h[0]
+                    count -= 1
+                    h[0] = h[count]
+                    siftDown(0)
+                    candidates.append(Int(top))
+                    cumulative += p[Int(top)]
+                    if cumulative >= topP { return }
+                }
+                var rest = UnsafeMutableBufferPointer(rebasing: h[0..<count])
+                rest.sort(by: before)
+                for j in rest {
+                    candidates.append(Int(j))
+                    cumulative += p[Int(j)]
+                    if cumulative >= topP { return }
+                }
+            }
         }
-        return top
-    }
-
-    mutating func siftDown(_ start: Int) {
-        var i = start
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var best = i
-            if l < items.count && before(items[l], items[best]) { best = l }
-            if r < items.count && before(items[r], items[best]) { best = r }
-            if best == i { return }
-            items.swapAt(i, best)
-            i = best
-        }
+        return cumulative
     }
 }
 

@@ -207,7 +207,7 @@ struct Scheduler {
                 let threads = parameters.temperature <= 0 ? 1 : model.threads
                 Kernels.parallel(seqs.count, work: seqs.count << 16, threads: threads, minimumChunk: 1) { rows in
                     for row in rows {
-                        drawn[row] = FloatSampler.sample(
+                        drawn[row] = Sampler.sample(
                             logits[row], temperature: parameters.temperature, topP: parameters.topP,
                             using: &seqs[row].rng)
                     }
@@ -227,74 +227,5 @@ struct Scheduler {
             }
         }
         active = still
-    }
-}
-
-/// `Sampler.sample` for Float logits: the same Double arithmetic in the same order, so it draws exactly
-/// the same token and leaves the stream in the same state. Only the nucleus is found differently: the
-/// first 64 tokens come off a max-heap over raw buffers, and if they do not reach `topP` the rest of the
-/// heap is sorted once (same total order: probability, then lower id) instead of popped one by one,
-/// which matters when the nucleus is large (flat distributions: random weights, high temperature).
-enum FloatSampler {
-    static func sample(_ logits: [Float], temperature: Double, topP: Double, using rng: inout SplitMix64) -> Int {
-        if temperature <= 0 { return Sampler.argmax(logits) }
-        let m = Double(logits[Sampler.argmax(logits)])
-        var probs = logits.map { Math.exp((Double($0) - m) / temperature) }
-        let total = probs.reduce(0, +)
-        for j in probs.indices { probs[j] /= total }
-        var candidates: [Int] = []
-        var mass = 1.0
-        if topP < 1 {
-            var cumulative = 0.0
-            probs.withUnsafeBufferPointer { p in
-                // a comes before b: more probable, or as probable with a lower id (Sampler's TokenHeap order).
-                @inline(__always) func before(_ a: Int32, _ b: Int32) -> Bool {
-                    p[Int(a)] > p[Int(b)] || (p[Int(a)] == p[Int(b)] && a < b)
-                }
-                var heap = (0..<Int32(p.count)).map { $0 }
-                var count = heap.count
-                heap.withUnsafeMutableBufferPointer { h in
-                    func siftDown(_ start: Int) {
-                        var i = start
-                        while true {
-                            let l = 2 * i + 1
-                            let r = l + 1
-                            var best = i
-                            if l < count && before(h[l], h[best]) { best = l }
-                            if r < count && before(h[r], h[best]) { best = r }
-                            if best == i { return }
-                            h.swapAt(i, best)
-                            i = best
-                        }
-                    }
-                    for i in stride(from: count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-                    while count > 0 && candidates.count < 64 {
-                        let top = h[0]
-                        count -= 1
-                        h[0] = h[count]
-                        siftDown(0)
-                        candidates.append(Int(top))
-                        cumulative += p[Int(top)]
-                        if cumulative >= topP { return }
-                    }
-                    var rest = UnsafeMutableBufferPointer(rebasing: h[0..<count])
-                    rest.sort(by: before)
-                    for j in rest {
-                        candidates.append(Int(j))
-                        cumulative += p[Int(j)]
-                        if cumulative >= topP { return }
-                    }
-                }
-            }
-            mass = cumulative
-        } else {
-            candidates = Array(probs.indices)
-        }
-        var u = rng.nextUniform() * mass
-        for j in candidates {
-            u -= probs[j]
-            if u < 0 { return j }
-        }
-        return candidates.last!
     }
 }

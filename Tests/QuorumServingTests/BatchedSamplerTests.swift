@@ -76,12 +76,36 @@ import Testing
     }
 }
 
-@Suite struct FloatSamplerTests {
-    /// The serving sampler's nucleus search (heap, then one sort) must reproduce `Sampler.sample`
-    /// exactly: same token, same stream state, for flat and peaked distributions, ties, and top-p
-    /// values whose nucleus ends inside the heap part (< 64 tokens) or in the sorted rest.
+/// `Sampler.sample` by definition: the whole vocabulary sorted (probability, then lower id), the
+/// nucleus its shortest prefix reaching `topP`, one uniform draw over the nucleus mass.
+private func referenceSample(_ logits: [Float], temperature: Double, topP: Double, using rng: inout SplitMix64) -> Int {
+    if temperature <= 0 { return Sampler.argmax(logits) }
+    let m = Double(logits[Sampler.argmax(logits)])
+    var probs = logits.map { Math.exp((Double($0) - m) / temperature) }
+    let total = probs.reduce(0, +)
+    for j in probs.indices { probs[j] /= total }
+    let order = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+    var candidates: [Int] = []
+    var mass = 0.0
+    for j in order where topP >= 1 || mass < topP {
+        candidates.append(j)
+        mass += probs[j]
+    }
+    if topP >= 1 { (candidates, mass) = (Array(probs.indices), 1.0) }
+    var u = rng.nextUniform() * mass
+    for j in candidates {
+        u -= probs[j]
+        if u < 0 { return j }
+    }
+    return candidates.last!
+}
+
+@Suite struct SamplerNucleusTests {
+    /// The nucleus search (heap, then one sort of the rest) must reproduce the definition exactly:
+    /// same token, same stream state, for flat and peaked distributions, ties, and top-p values whose
+    /// nucleus ends inside the heap part (< 64 tokens) or in the sorted rest.
     @Test(arguments: [0.3, 0.9, 0.999, 1.0])
-    func sameDrawsAsSampler(topP: Double) {
+    func sameDrawsAsTheDefinition(topP: Double) {
         var source = SplitMix64(seed: 77)
         for trial in 0..<60 {
             let vocab = [1, 5, 64, 65, 300, 1024][trial % 6]
@@ -94,8 +118,8 @@ import Testing
                 var a = SplitMix64(seed: UInt64(trial), stream: 3)
                 var b = a
                 for _ in 0..<5 {
-                    let expected = Sampler.sample(logits, temperature: temperature, topP: topP, using: &a)
-                    let got = FloatSampler.sample(logits, temperature: temperature, topP: topP, using: &b)
+                    let expected = referenceSample(logits, temperature: temperature, topP: topP, using: &a)
+                    let got = Sampler.sample(logits, temperature: temperature, topP: topP, using: &b)
                     #expect(got == expected, "vocab \(vocab) spread \(spread) T \(temperature)")
                 }
                 #expect(a.next() == b.next())
