@@ -246,13 +246,16 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
 }
 
 // ---- W4A16: int4 weights x int16 activations (per-group absmax, `cqk_quantize_int16_groups`).
-// Codes c = q + 8 in [0, 15] are unsigned, so vpmaddubsw multiplies them with the activation's byte
+// One token (memory-bound: the packed weights are read straight from memory): codes c = q + 8 in [0, 15] are unsigned, so vpmaddubsw multiplies them with the activation's byte
 // planes: lo bytes (unsigned, 0..255) against c (as signed: 0..15) and c (unsigned) against hi bytes
 // (signed). Pair sums are at most 2 * 255 * 15 = 7650 and 2 * 15 * 128 = 3840, so the four of a
 // 128-weight group add up in int16 (<= 30600 and 15360) before one vpmaddwd each widens them
 // (hi part times 256). sum((c - 8) x) = sum(c x) - 8 sum(x) with the lane sums of x precomputed.
-// All integer sums are exact; only the per-group fold into fp32 lanes rounds, in the same order for
-// every row/token tiling.
+// Several tokens (compute-bound): each weight row is unpacked once per call into signed int16 in
+// lane order (the activations' `pairs` layout), then one vpmaddwd per 16 weights and token — half the
+// multiplies of the byte planes, no correction term, and the activation operand comes from memory.
+// Both paths compute the same exact integer per group and lane and fold it into fp32 lanes in the
+// same order, so a token's bits do not depend on how many tokens share the call.
 
 CQK_INLINE void q4_group_fold(__m256i pl, __m256i ph, const int32_t *lanes, float scale, __m256 *total) {
     __m256i acc = _mm256_add_epi32(_mm256_madd_epi16(ph, _mm256_set1_epi16(256)), _mm256_madd_epi16(pl, _mm256_set1_epi16(1)));
@@ -288,49 +291,69 @@ CQK_INLINE void q4_rows(int nr, const int8_t *xlo, const int8_t *xhi, const floa
     for (int i = 0; i < nr; i++) y[r0 + i] = hsum_ps(total[i]);
 }
 
-// One row against `nt` tokens: each weight block is loaded and split into nibbles once for all.
-CQK_INLINE void q4_tokens(int nt, const int8_t *xlo, const int8_t *xhi, const float *xs, const int32_t *xl,
-                          const uint8_t *w, const float *scales, size_t groups, size_t k, float *y, size_t ystride) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
+// Weight row `w` (k/2 bytes) as signed int16 in lane order: per 32 weights, elements 0 1 4 5 … 28 29
+// then 2 3 6 7 … 30 31 (the layout of `cqk_quantize_int16_groups`' `pairs`).
+CQK_INLINE void q4_unpack_row(const uint8_t *w, size_t k, int16_t *out) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
+    const __m256i order = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                                           0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    for (size_t b = 0; b < k / 64; b++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(w + b * 32));
+        __m256i q[2] = {_mm256_sub_epi8(_mm256_and_si256(v, m4), eight),
+                        _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), eight)};
+        for (int h = 0; h < 2; h++) {
+            // Per 128-bit lane the pair-lane bytes, then the others; qwords [A0 B0 A1 B1] -> [A0 A1 B0 B1].
+            __m256i s = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(q[h], order), 0xD8);
+            int16_t *o = out + b * 64 + h * 32;
+            _mm256_storeu_si256((__m256i *)o, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(s)));
+            _mm256_storeu_si256((__m256i *)(o + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(s, 1)));
+        }
+    }
+}
+
+// One unpacked row against `nt` tokens (lane-ordered int16 codes, `k` apart): exact int32 lanes per
+// group, one vpmaddwd per 16 weights and token, folded into fp32 lanes like `q4_group_fold`.
+CQK_INLINE void q4_pairs_tokens(int nt, const int16_t *wq, const int16_t *x, const float *xs, const float *scales,
+                                size_t groups, size_t k, float *y, size_t ystride) {
     __m256 total[4];
     for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_ps();
-    size_t blocks = k / 64;
     for (size_t g = 0; g < groups; g++) {
-        __m256i pl[4], ph[4];
-        for (int t = 0; t < nt; t++) pl[t] = ph[t] = _mm256_setzero_si256();
-        size_t b1 = 2 * g + 2 < blocks ? 2 * g + 2 : blocks;
-        for (size_t b = 2 * g; b < b1; b++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(w + b * 32));
-            __m256i n0 = _mm256_and_si256(v, m4), n1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        __m256i acc[4];
+        for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+        size_t end = g * 128 + 128 < k ? g * 128 + 128 : k;
+        for (size_t i = g * 128; i < end; i += 32) {
+            __m256i wa = _mm256_loadu_si256((const __m256i *)(wq + i));
+            __m256i wb = _mm256_loadu_si256((const __m256i *)(wq + i + 16));
             for (int t = 0; t < nt; t++) {
-                const int8_t *lo = xlo + (size_t)t * k + b * 64, *hi = xhi + (size_t)t * k + b * 64;
-                __m256i a0 = _mm256_loadu_si256((const __m256i *)lo), a1 = _mm256_loadu_si256((const __m256i *)(lo + 32));
-                __m256i h0 = _mm256_loadu_si256((const __m256i *)hi), h1 = _mm256_loadu_si256((const __m256i *)(hi + 32));
-                pl[t] = _mm256_add_epi16(pl[t], _mm256_add_epi16(_mm256_maddubs_epi16(a0, n0), _mm256_maddubs_epi16(a1, n1)));
-                ph[t] = _mm256_add_epi16(ph[t], _mm256_add_epi16(_mm256_maddubs_epi16(n0, h0), _mm256_maddubs_epi16(n1, h1)));
+                const int16_t *xt = x + (size_t)t * k + i;
+                __m256i pa = _mm256_madd_epi16(wa, _mm256_loadu_si256((const __m256i *)xt));
+                __m256i pb = _mm256_madd_epi16(wb, _mm256_loadu_si256((const __m256i *)(xt + 16)));
+                acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(pa, pb));
             }
         }
         for (int t = 0; t < nt; t++)
-            q4_group_fold(pl[t], ph[t], xl + 8 * ((size_t)t * groups + g), scales[g] * xs[(size_t)t * groups + g], &total[t]);
+            total[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_set1_ps(scales[g] * xs[(size_t)t * groups + g]), total[t]);
     }
     for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(total[t]);
 }
 
-void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, const int32_t *xlanes, size_t tokens,
-                 const uint8_t *w, const float *scales, size_t groups, size_t k, size_t rowBegin, size_t rowEnd,
-                 float *y, size_t ystride) {
+void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, const float *xscales,
+                 const int32_t *xlanes, size_t tokens, const uint8_t *w, const float *scales, size_t groups, size_t k,
+                 size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
     if (tokens == 1) {
         size_t r = rowBegin;
         for (; r + 3 <= rowEnd; r += 3) q4_rows(3, xlo, xhi, xscales, xlanes, w, scales, groups, k, r, y);
         for (; r < rowEnd; r++) q4_rows(1, xlo, xhi, xscales, xlanes, w, scales, groups, k, r, y);
         return;
     }
+    // The row is unpacked once for all tokens (L1-resident: 2 k bytes).
+    int16_t stack[4096];
+    int16_t *wq = k <= 4096 ? stack : (int16_t *)malloc(k * sizeof(int16_t));
     for (size_t r = rowBegin; r < rowEnd; r++) {
-        const uint8_t *wr = w + r * (k / 2);
+        q4_unpack_row(w + r * (k / 2), k, wq);
         const float *sr = scales + r * groups;
         size_t t = 0;
-#define Q4_TILE(n) q4_tokens(n, xlo + t * k, xhi + t * k, xscales + t * groups, xlanes + 8 * t * groups, wr, sr, groups, k, \
-                             y + t * ystride + r, ystride)
+#define Q4_TILE(n) q4_pairs_tokens(n, wq, xpairs + t * k, xscales + t * groups, sr, groups, k, y + t * ystride + r, ystride)
         for (; t + 4 <= tokens; t += 4) Q4_TILE(4);
         switch (tokens - t) {
             case 3: Q4_TILE(3); break;
@@ -340,6 +363,7 @@ void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, con
         }
 #undef Q4_TILE
     }
+    if (wq != stack) free(wq);
 }
 
 // ---- zero skipping, column-major weights: two nonzero activations (i, j) at a time. Interleave
@@ -443,10 +467,11 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
         }
 }
 
-void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, const int32_t *xlanes, size_t tokens,
-                 const uint8_t *w, const float *scales, size_t groups, size_t k, size_t rowBegin, size_t rowEnd,
-                 float *y, size_t ystride) {
+void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, const float *xscales,
+                 const int32_t *xlanes, size_t tokens, const uint8_t *w, const float *scales, size_t groups, size_t k,
+                 size_t rowBegin, size_t rowEnd, float *y, size_t ystride) {
     (void)xlanes;
+    (void)xpairs;
     for (size_t r = rowBegin; r < rowEnd; r++)
         for (size_t t = 0; t < tokens; t++) {
             float total[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -673,8 +698,14 @@ float cqk_quantize_e4m3(const float *x, size_t n, float *decoded) {
 
 // ---- W4A16 activations: per-group int16 codes as byte planes, with lane sums (see the header).
 
+// Where code i of a row goes in the lane-ordered `pairs` layout.
+static inline size_t pair_position(size_t i) {
+    size_t e = i % 32, lane = e / 4, within = e % 4;
+    return i - e + (within < 2 ? 2 * lane + within : 16 + 2 * lane + within - 2);
+}
+
 void cqk_quantize_int16_groups(const float *x, size_t n, size_t k, int8_t *lo, int8_t *hi, float *scales,
-                               int32_t *lanes) {
+                               int32_t *lanes, int16_t *pairs) {
     size_t groups = (k + 127) / 128;
     for (size_t g = 0; g < groups; g++) {
         size_t start = g * 128, end = start + 128 < k ? start + 128 : k;
@@ -708,6 +739,13 @@ void cqk_quantize_int16_groups(const float *x, size_t n, size_t k, int8_t *lo, i
             __m256i h8 = _mm256_packs_epi16(_mm256_srai_epi16(w01, 8), _mm256_srai_epi16(w23, 8));
             _mm256_storeu_si256((__m256i *)(lo + start + o), _mm256_permute4x64_epi64(l8, 0xD8));
             _mm256_storeu_si256((__m256i *)(hi + start + o), _mm256_permute4x64_epi64(h8, 0xD8));
+            if (pairs) {
+                // int32 units (code pairs) 0 2 4 6 of each half, then 1 3 5 7.
+                const __m256i evenOdd = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+                __m256i p01 = _mm256_permutevar8x32_epi32(w01, evenOdd), p23 = _mm256_permutevar8x32_epi32(w23, evenOdd);
+                _mm256_storeu_si256((__m256i *)(pairs + start + o), _mm256_permute2x128_si256(p01, p23, 0x20));
+                _mm256_storeu_si256((__m256i *)(pairs + start + o + 16), _mm256_permute2x128_si256(p01, p23, 0x31));
+            }
             // Sums of four consecutive codes: two rounds of hadd give lanes (0 2 4 6 | 1 3 5 7).
             __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(q0, q1), _mm256_hadd_epi32(q2, q3));
             sums = _mm256_add_epi32(sums, _mm256_permutevar8x32_epi32(h, natural));
@@ -719,6 +757,7 @@ void cqk_quantize_int16_groups(const float *x, size_t n, size_t k, int8_t *lo, i
             int q = r > 32767.0f ? 32767 : (r < -32768.0f ? -32768 : (int)r);
             lo[start + i] = (int8_t)(uint8_t)(q & 0xff);
             hi[start + i] = (int8_t)(q >> 8);
+            if (pairs) pairs[pair_position(start + i)] = (int16_t)q;
             lane[(i % 32) / 4] += q;
         }
 #endif

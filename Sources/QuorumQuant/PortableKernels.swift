@@ -51,7 +51,8 @@
 
     func cqk_quantize_int16_groups(
         _ x: UnsafePointer<Float>, _ n: Int, _ k: Int, _ lo: UnsafeMutablePointer<Int8>,
-        _ hi: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>, _ lanes: UnsafeMutablePointer<Int32>
+        _ hi: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>, _ lanes: UnsafeMutablePointer<Int32>,
+        _ pairs: UnsafeMutablePointer<Int16>?
     ) {
         for g in 0..<((k + 127) / 128) {
             let range = (g * 128)..<min(g * 128 + 128, k)
@@ -64,13 +65,16 @@
                 lo[i] = Int8(truncatingIfNeeded: q & 0xff)
                 hi[i] = Int8(truncatingIfNeeded: q >> 8)
                 lanes[8 * g + (i - g * 128) % 32 / 4] += q
+                let e = i % 32, within = e % 4
+                pairs?[i - e + (within < 2 ? 0 : 16) + 2 * (e / 4) + within % 2] = Int16(q)
             }
         }
     }
 
     func cqk_q4_gemm(
-        _ xlo: UnsafePointer<Int8>, _ xhi: UnsafePointer<Int8>, _ xscales: UnsafePointer<Float>,
-        _ xlanes: UnsafePointer<Int32>, _ tokens: Int, _ w: UnsafePointer<UInt8>, _ scales: UnsafePointer<Float>,
+        _ xlo: UnsafePointer<Int8>, _ xhi: UnsafePointer<Int8>, _ xpairs: UnsafePointer<Int16>?,
+        _ xscales: UnsafePointer<Float>, _ xlanes: UnsafePointer<Int32>, _ tokens: Int, _ w: UnsafePointer<UInt8>,
+        _ scales: UnsafePointer<Float>,
         _ groups: Int, _ k: Int, _ rowBegin: Int, _ rowEnd: Int, _ y: UnsafeMutablePointer<Float>, _ ystride: Int
     ) {
         for r in rowBegin..<rowEnd {

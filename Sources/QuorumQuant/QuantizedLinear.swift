@@ -111,9 +111,11 @@ public struct QuantizedLinear: Sendable, Codable {
         /// W4A16: per token, int16 codes per group of 128 as low / high byte planes (`rowStride` each)…
         var low: [Int8] = []
         var high: [Int8] = []
-        /// …the groups' scales (`groupsPerRow` per token) and eight lane sums of the codes per group.
+        /// …the groups' scales (`groupsPerRow` per token) and eight lane sums of the codes per group;
+        /// with several tokens also the codes whole, in the kernel's lane order (`rowStride` each).
         var groupScales: [Float] = []
         var laneSums: [Int32] = []
+        var pairs: [Int16] = []
     }
 
     /// Applies the format's per-token activation quantizer (shared by the fast and reference paths).
@@ -134,15 +136,19 @@ public struct QuantizedLinear: Sendable, Codable {
             var high = low
             var scales = [Float](repeating: 0, count: tokens * groups)
             var lanes = [Int32](repeating: 0, count: tokens * groups * 8)
+            var pairs = [Int16](repeating: 0, count: tokens > 1 ? tokens * stride : 0)
             low.withUnsafeMutableBufferPointer { lo in
                 high.withUnsafeMutableBufferPointer { hi in
                     scales.withUnsafeMutableBufferPointer { sc in
                         lanes.withUnsafeMutableBufferPointer { ln in
-                            for t in 0..<tokens {
-                                cqk_quantize_int16_groups(
-                                    x.baseAddress! + t * n, n, stride, lo.baseAddress! + t * stride,
-                                    hi.baseAddress! + t * stride, sc.baseAddress! + t * groups,
-                                    ln.baseAddress! + t * groups * 8)
+                            pairs.withUnsafeMutableBufferPointer { pr in
+                                for t in 0..<tokens {
+                                    cqk_quantize_int16_groups(
+                                        x.baseAddress! + t * n, n, stride, lo.baseAddress! + t * stride,
+                                        hi.baseAddress! + t * stride, sc.baseAddress! + t * groups,
+                                        ln.baseAddress! + t * groups * 8,
+                                        pr.isEmpty ? nil : pr.baseAddress! + t * stride)
+                                }
                             }
                         }
                     }
@@ -157,7 +163,7 @@ public struct QuantizedLinear: Sendable, Codable {
                     }
                 }
             }
-            (a.low, a.high, a.groupScales, a.laneSums) = (low, high, scales, lanes)
+            (a.low, a.high, a.groupScales, a.laneSums, a.pairs) = (low, high, scales, lanes, pairs)
         case .w8a8FP:
             // Per-token E4M3 (PAPERS.md §3, W8A8-FP), AVX2 version of `Quantize.e4m3PerRow` + decode.
             var floats = [Float](repeating: 0, count: tokens * stride)
@@ -230,19 +236,21 @@ public struct QuantizedLinear: Sendable, Codable {
                     a.high.withUnsafeBufferPointer { hi in
                         a.groupScales.withUnsafeBufferPointer { xs in
                             a.laneSums.withUnsafeBufferPointer { ln in
-                                packed.scales.withUnsafeBufferPointer { sb in
-                                    let (la, ha, xsa, lna, sa) = (
-                                        lo.baseAddress!, hi.baseAddress!, xs.baseAddress!, ln.baseAddress!,
-                                        sb.baseAddress!
-                                    )
-                                    let groups = packed.groupsPerRow
-                                    // Chunks of whole row triples (the single-token kernel blocks 3 rows).
-                                    Kernels.parallel(
-                                        rows, work: work, threads: threads, alignment: tokens == 1 ? 3 : 1
-                                    ) { range in
-                                        cqk_q4_gemm(
-                                            la, ha, xsa, lna, tokens, w.assumingMemoryBound(to: UInt8.self), sa,
-                                            groups, k, range.lowerBound, range.upperBound, y, rows)
+                                a.pairs.withUnsafeBufferPointer { pr in
+                                    packed.scales.withUnsafeBufferPointer { sb in
+                                        let (la, ha, pra, xsa, lna, sa) = (
+                                            lo.baseAddress!, hi.baseAddress!, pr.isEmpty ? nil : pr.baseAddress,
+                                            xs.baseAddress!, ln.baseAddress!, sb.baseAddress!
+                                        )
+                                        let groups = packed.groupsPerRow
+                                        // Chunks of whole row triples (the single-token kernel blocks 3 rows).
+                                        Kernels.parallel(
+                                            rows, work: work, threads: threads, alignment: tokens == 1 ? 3 : 1
+                                        ) { range in
+                                            cqk_q4_gemm(
+                                                la, ha, pra, xsa, lna, tokens, w.assumingMemoryBound(to: UInt8.self),
+                                                sa, groups, k, range.lowerBound, range.upperBound, y, rows)
+                                        }
                                     }
                                 }
                             }

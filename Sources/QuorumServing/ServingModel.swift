@@ -392,9 +392,11 @@ public final class ServingModel {
         let work = spans.reduce(0) { $0 + $1.rows * ($1.prefixLength + $1.start + $1.rows) } * heads * hd
         let tasks = spans.count * heads
         let scratch = workspace.scores(count: (threads + tasks) * longest)
+        // Tasks run head-major (every sequence of head 0, then of head 1, …), so sequences that share a
+        // prompt read its keys and values for a head one after another, while they are still in cache.
         let body = { (task: Int) in
-            let span = spans[task / heads]
-            let h = task % heads
+            let span = spans[task % spans.count]
+            let h = task / spans.count
             let kvh = h / group
             let scores = scratch + task * longest
             let p = span.prefixLength
@@ -411,7 +413,7 @@ public final class ServingModel {
                     stride: hd, scores: scores, out: out + row * qd + h * hd)
             }
         }
-        // Tasks (sequence, head) on the kernels' pool; ~a microsecond of hand-off, so even one decoding
+        // Tasks (head, sequence) on the kernels' pool; ~a microsecond of hand-off, so even one decoding
         // sequence's eight heads are worth splitting.
         Kernels.parallel(tasks, work: 8 * work, threads: threads, minimumChunk: 1) { range in
             for t in range { body(t) }

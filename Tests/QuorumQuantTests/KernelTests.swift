@@ -53,7 +53,7 @@ struct KernelTests {
     }
 
     static let formatShapes: [(QuantFormat, Int, Int, Int)] = QuantFormat.all.flatMap { f in
-        [(f, 1, 24, 70), (f, 3, 40, 200), (f, 8, 128, 256)]
+        [(f, 1, 24, 70), (f, 3, 40, 200), (f, 8, 128, 256), (f, 5, 37, 300)]
     }
 
     @Test("QuantizedLinear.forward equals forwardReference (exact for integer formats)", arguments: formatShapes)

@@ -64,22 +64,26 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
 /// int16 codes q = rne(x * (32767 / m)) with m = max|x| over the group (all codes 0 when m = 0), stored
 /// as two byte planes `lo[i] = q & 0xff` and `hi[i] = q >> 8` (arithmetic shift), the group scale
 /// m / 32767 in `scales[g]`, and eight lane sums of the codes per group in `lanes[8 g + L]` (lane L sums
-/// the elements whose index within their 32-element vector is 4L..4L+3). `x` holds `n` values; codes
-/// n..k-1 are 0; `k` a multiple of 64; `ceil(k / 128)` groups.
+/// the elements whose index within their 32-element vector is 4L..4L+3). Unless `pairs` is NULL, the
+/// codes are also written whole, in lane order: per 32-element vector v, `pairs[32 v ..]` holds
+/// elements 0 1 4 5 8 9 … 28 29 of v, then 2 3 6 7 … 30 31 (so int32 lane L of either half holds two
+/// of lane L's elements; the several-token kernel multiplies them with `vpmaddwd`). `x` holds `n`
+/// values; codes n..k-1 are 0; `k` a multiple of 64; `ceil(k / 128)` groups.
 void cqk_quantize_int16_groups(const float *x, size_t n, size_t k, int8_t *lo, int8_t *hi, float *scales,
-                               int32_t *lanes);
+                               int32_t *lanes, int16_t *pairs);
 
 /// Int4 weights, two per byte (stored as c = q + 8; in each 64-weight block of 32 bytes, byte j holds
 /// weight j in its low nibble and weight j+32 in its high nibble), one fp32 scale per group of 128
 /// (`groups` = ceil(k / 128) per row), times activations prepared by `cqk_quantize_int16_groups`
-/// (token t's planes at `xlo/xhi + t * k`, scales at `xscales + t * groups`, lane sums at
+/// (token t's planes at `xlo/xhi + t * k`, lane-ordered codes at `xpairs + t * k` — needed when
+/// `tokens` > 1, may be NULL for one token — scales at `xscales + t * groups`, lane sums at
 /// `xlanes + 8 * t * groups`). Per group and lane L (elements 4L..4L+3 of every 32-element vector of
 /// the group) the exact integer a = sum((c - 8) * x16); per lane tot = fma((float)a, ws * xs, tot) over
 /// the groups in order (ws * xs rounded to fp32); y = ((t0+t4)+(t2+t6)) + ((t1+t5)+(t3+t7)). A
 /// token's result never depends on the other tokens or rows of the call. `k` a multiple of 64.
-void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const float *xscales, const int32_t *xlanes, size_t tokens,
-                 const uint8_t *w, const float *scales, size_t groups, size_t k, size_t rowBegin, size_t rowEnd,
-                 float *y, size_t ystride);
+void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, const float *xscales,
+                 const int32_t *xlanes, size_t tokens, const uint8_t *w, const float *scales, size_t groups, size_t k,
+                 size_t rowBegin, size_t rowEnd, float *y, size_t ystride);
 
 /// Attention of one query row of one head over `n1` keys/values (`k1`, `v1`) followed by `n2` more
 /// (`k2`, `v2`), key j of a part at `k + j * kvstride`: out = sum_j softmax_j(q . k_j * scale) v_j, keys
