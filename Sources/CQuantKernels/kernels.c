@@ -814,25 +814,56 @@ static void attend_portable(const float *q, size_t hd, float scale, const float 
     }
 }
 
+#if CQK_AVX2
+// Scaled dot products of q with `count` keys (`kvstride` apart) into `scores`; returns the largest of
+// them and `m`. Each key's sum runs in two 8-lane accumulators, then
+// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) like `hsum_ps`; four keys share one transposed reduction.
+CQK_INLINE __m256 key_dot(const float *q, const float *key, size_t hd) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    size_t d = 0;
+    for (; d + 16 <= hd; d += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(key + d + 8), a1);
+    }
+    if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+    return _mm256_add_ps(a0, a1);
+}
+
+static float attend_scores(const float *q, size_t hd, float scale, const float *keys, size_t count, size_t kvstride,
+                           float *scores, float m) {
+    __m128 mv = _mm_set1_ps(m);
+    size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+        __m128 x[4];
+        for (int i = 0; i < 4; i++) {
+            __m256 v = key_dot(q, keys + (j + i) * kvstride, hd);
+            x[i] = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        }
+        _MM_TRANSPOSE4_PS(x[0], x[1], x[2], x[3]);
+        __m128 s = _mm_mul_ps(_mm_add_ps(_mm_add_ps(x[0], x[2]), _mm_add_ps(x[1], x[3])), _mm_set1_ps(scale));
+        _mm_storeu_ps(scores + j, s);
+        mv = _mm_max_ps(mv, s);
+    }
+    float lane[4];
+    _mm_storeu_ps(lane, mv);
+    for (int i = 0; i < 4; i++) m = lane[i] > m ? lane[i] : m;
+    for (; j < count; j++) {
+        float s = hsum_ps(key_dot(q, keys + j * kvstride, hd)) * scale;
+        scores[j] = s;
+        m = s > m ? s : m;
+    }
+    return m;
+}
+
+#endif
+
 void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
                 const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
 #if CQK_AVX2
     if (hd % 8 == 0) {
         size_t n = n1 + n2;
-        float m = -INFINITY;
-        for (size_t j = 0; j < n; j++) {
-            const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            size_t d = 0;
-            for (; d + 16 <= hd; d += 16) {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(key + d + 8), a1);
-            }
-            if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
-            float s = hsum_ps(_mm256_add_ps(a0, a1)) * scale;
-            scores[j] = s;
-            m = s > m ? s : m;
-        }
+        float m = attend_scores(q, hd, scale, k1, n1, kvstride, scores, -INFINITY);
+        m = attend_scores(q, hd, scale, k2, n2, kvstride, scores + n1, m);
         // Exponentials eight at a time (the tail through a padded copy, so every score takes the same path).
         __m256 mv = _mm256_set1_ps(m), sumv = _mm256_setzero_ps();
         size_t j = 0;
