@@ -13,10 +13,11 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// Numeric kernels: AVX2/FMA code generation on x86-64 hosts only (without it Swift emits SSE2 and
-/// `addingProduct` becomes a libm call); other CPUs get the portable build.
+/// `addingProduct` becomes a libm call), plus F16C for the binary16 KV cache; other CPUs get the
+/// portable build.
 #if arch(x86_64)
     let numericSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
-    let kernelCSettings: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-O2"])]
+    let kernelCSettings: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c", "-O2"])]
 #else
     let numericSettings: [SwiftSetting] = swiftSettings
     let kernelCSettings: [CSetting] = [.unsafeFlags(["-O2"])]

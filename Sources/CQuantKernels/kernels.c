@@ -15,6 +15,11 @@
 #else
 #define CQK_AVX2 0
 #endif
+#if CQK_AVX2 && defined(__F16C__)
+#define CQK_F16C 1
+#else
+#define CQK_F16C 0
+#endif
 
 #define CQK_INLINE static inline __attribute__((always_inline))
 
@@ -788,14 +793,49 @@ CQK_INLINE __m256 exp256(__m256 x) {
 
 /* Attention of one query row over n1 + n2 positions, one plain loop per step: the reference, and
  * the kernel for head sizes that are not a multiple of 8. */
-static void attend_portable(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1,
-                            const float *k2, const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+// IEEE binary16 <-> fp32 in software (the portable path, and the reference of the F16C path).
+static uint16_t f32_to_f16_bits(float f) {
+    if (f > 65504.0f) f = 65504.0f;  // saturate (NaN compares false and stays NaN)
+    if (f < -65504.0f) f = -65504.0f;
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return sign | 0x7e00 | (uint16_t)((ax >> 13) & 0x3ff);
+    if (ax < 0x38800000u) return sign | (uint16_t)rintf(fabsf(f) * 16777216.0f);  // subnormal: units of 2^-24
+    ax += 0xfffu + ((ax >> 13) & 1u);  // round to nearest even at bit 13 (a carry bumps the exponent)
+    return sign | (uint16_t)((ax - (112u << 23)) >> 13);
+}
+
+static float f16_bits_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0) {
+        float v = (float)m * 5.9604644775390625e-8f;  // m * 2^-24, exact
+        return sign ? -v : v;
+    }
+    bits = sign | (e == 31 ? 0x7f800000u | (m << 13) : ((e + 112) << 23) | (m << 13));
+    float v;
+    memcpy(&v, &bits, 4);
+    return v;
+}
+
+// Element i of a key/value row stored as fp32 (half = 0) or binary16 (half = 1).
+static inline float kv_element(const void *row, size_t i, int half) {
+    return half ? f16_bits_to_f32(((const uint16_t *)row)[i]) : ((const float *)row)[i];
+}
+
+static inline const void *kv_row(const void *base, size_t j, size_t kvstride, int half) {
+    return half ? (const void *)((const uint16_t *)base + j * kvstride) : (const void *)((const float *)base + j * kvstride);
+}
+
+static void attend_portable(int half, const float *q, size_t hd, float scale, const void *k1, const void *v1, size_t n1,
+                            const void *k2, const void *v2, size_t n2, size_t kvstride, float *scores, float *out) {
     size_t n = n1 + n2;
     float m = -INFINITY;
     for (size_t j = 0; j < n; j++) {
-        const float *key = j < n1 ? k1 + j * kvstride : k2 + (j - n1) * kvstride;
+        const void *key = j < n1 ? kv_row(k1, j, kvstride, half) : kv_row(k2, j - n1, kvstride, half);
         float s = 0;
-        for (size_t d = 0; d < hd; d++) s += q[d] * key[d];
+        for (size_t d = 0; d < hd; d++) s += q[d] * kv_element(key, d, half);
         s *= scale;
         scores[j] = s;
         m = s > m ? s : m;
@@ -808,35 +848,64 @@ static void attend_portable(const float *q, size_t hd, float scale, const float 
     float inv = 1.0f / sum;
     for (size_t d = 0; d < hd; d++) out[d] = 0;
     for (size_t j = 0; j < n; j++) {
-        const float *value = j < n1 ? v1 + j * kvstride : v2 + (j - n1) * kvstride;
+        const void *value = j < n1 ? kv_row(v1, j, kvstride, half) : kv_row(v2, j - n1, kvstride, half);
         float p = scores[j] * inv;
-        for (size_t d = 0; d < hd; d++) out[d] += p * value[d];
+        for (size_t d = 0; d < hd; d++) out[d] += p * kv_element(value, d, half);
     }
+}
+
+void cqk_f32_to_f16(const float *x, size_t n, uint16_t *out) {
+    size_t i = 0;
+#if CQK_F16C
+    const __m256 limit = _mm256_set1_ps(65504.0f), negative = _mm256_set1_ps(-65504.0f);
+    for (; i + 8 <= n; i += 8) {
+        // min/max return their second operand when it is NaN, so NaN passes through.
+        __m256 v = _mm256_max_ps(negative, _mm256_min_ps(limit, _mm256_loadu_ps(x + i)));
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+#endif
+    for (; i < n; i++) out[i] = f32_to_f16_bits(x[i]);
+}
+
+void cqk_f16_to_f32(const uint16_t *h, size_t n, float *out) {
+    size_t i = 0;
+#if CQK_F16C
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+#endif
+    for (; i < n; i++) out[i] = f16_bits_to_f32(h[i]);
 }
 
 #if CQK_AVX2
 // Scaled dot products of q with `count` keys (`kvstride` apart) into `scores`; returns the largest of
 // them and `m`. Each key's sum runs in two 8-lane accumulators, then
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) like `hsum_ps`; four keys share one transposed reduction.
-CQK_INLINE __m256 key_dot(const float *q, const float *key, size_t hd) {
+// Eight elements of a key/value row (fp32, or binary16 widened exactly by F16C).
+CQK_INLINE __m256 kv_load8(const void *row, size_t i, int half) {
+#if CQK_F16C
+    if (half) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)));
+#endif
+    return _mm256_loadu_ps((const float *)row + i);
+}
+
+CQK_INLINE __m256 key_dot(const float *q, const void *key, size_t hd, int half) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     size_t d = 0;
     for (; d + 16 <= hd; d += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(key + d + 8), a1);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kv_load8(key, d, half), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), kv_load8(key, d + 8, half), a1);
     }
-    if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(key + d), a0);
+    if (d < hd) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kv_load8(key, d, half), a0);
     return _mm256_add_ps(a0, a1);
 }
 
-static float attend_scores(const float *q, size_t hd, float scale, const float *keys, size_t count, size_t kvstride,
-                           float *scores, float m) {
+CQK_INLINE float attend_scores(int half, const float *q, size_t hd, float scale, const void *keys, size_t count,
+                               size_t kvstride, float *scores, float m) {
     __m128 mv = _mm_set1_ps(m);
     size_t j = 0;
     for (; j + 4 <= count; j += 4) {
         __m128 x[4];
         for (int i = 0; i < 4; i++) {
-            __m256 v = key_dot(q, keys + (j + i) * kvstride, hd);
+            __m256 v = key_dot(q, kv_row(keys, j + i, kvstride, half), hd, half);
             x[i] = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         }
         _MM_TRANSPOSE4_PS(x[0], x[1], x[2], x[3]);
@@ -848,7 +917,7 @@ static float attend_scores(const float *q, size_t hd, float scale, const float *
     _mm_storeu_ps(lane, mv);
     for (int i = 0; i < 4; i++) m = lane[i] > m ? lane[i] : m;
     for (; j < count; j++) {
-        float s = hsum_ps(key_dot(q, keys + j * kvstride, hd)) * scale;
+        float s = hsum_ps(key_dot(q, kv_row(keys, j, kvstride, half), hd, half)) * scale;
         scores[j] = s;
         m = s > m ? s : m;
     }
@@ -857,13 +926,13 @@ static float attend_scores(const float *q, size_t hd, float scale, const float *
 
 #endif
 
-void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
-                const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+CQK_INLINE void attend(int half, const float *q, size_t hd, float scale, const void *k1, const void *v1, size_t n1,
+                       const void *k2, const void *v2, size_t n2, size_t kvstride, float *scores, float *out) {
 #if CQK_AVX2
-    if (hd % 8 == 0) {
+    if (hd % 8 == 0 && (!half || CQK_F16C)) {
         size_t n = n1 + n2;
-        float m = attend_scores(q, hd, scale, k1, n1, kvstride, scores, -INFINITY);
-        m = attend_scores(q, hd, scale, k2, n2, kvstride, scores + n1, m);
+        float m = attend_scores(half, q, hd, scale, k1, n1, kvstride, scores, -INFINITY);
+        m = attend_scores(half, q, hd, scale, k2, n2, kvstride, scores + n1, m);
         // Exponentials eight at a time (the tail through a padded copy, so every score takes the same path).
         __m256 mv = _mm256_set1_ps(m), sumv = _mm256_setzero_ps();
         size_t j = 0;
@@ -889,12 +958,12 @@ void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const f
             __m256 acc[8];
             for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
             for (size_t jj = 0; jj < n; jj++) {
-                const float *value = (jj < n1 ? v1 + jj * kvstride : v2 + (jj - n1) * kvstride) + d0;
+                const void *value = jj < n1 ? kv_row(v1, jj, kvstride, half) : kv_row(v2, jj - n1, kvstride, half);
                 __m256 p = _mm256_set1_ps(scores[jj] * inv);
                 if (width == 64) {
-                    for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
+                    for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(p, kv_load8(value, d0 + 8 * i, half), acc[i]);
                 } else {
-                    for (size_t i = 0; i < width / 8; i++) acc[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * i), acc[i]);
+                    for (size_t i = 0; i < width / 8; i++) acc[i] = _mm256_fmadd_ps(p, kv_load8(value, d0 + 8 * i, half), acc[i]);
                 }
             }
             for (size_t i = 0; i < width / 8; i++) _mm256_storeu_ps(out + d0 + 8 * i, acc[i]);
@@ -902,5 +971,15 @@ void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const f
         return;
     }
 #endif
-    attend_portable(q, hd, scale, k1, v1, n1, k2, v2, n2, kvstride, scores, out);
+    attend_portable(half, q, hd, scale, k1, v1, n1, k2, v2, n2, kvstride, scores, out);
+}
+
+void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
+                const float *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+    attend(0, q, hd, scale, k1, v1, n1, k2, v2, n2, kvstride, scores, out);
+}
+
+void cqk_attend_f16(const float *q, size_t hd, float scale, const uint16_t *k1, const uint16_t *v1, size_t n1,
+                    const uint16_t *k2, const uint16_t *v2, size_t n2, size_t kvstride, float *scores, float *out) {
+    attend(1, q, hd, scale, k1, v1, n1, k2, v2, n2, kvstride, scores, out);
 }

@@ -51,6 +51,31 @@ public enum Kernels {
         cqk_attend(query, headDim, scale, keys1, values1, count1, keys2, values2, count2, stride, scores, out)
     }
 
+    /// ``attend(query:headDim:scale:keys1:values1:count1:keys2:values2:count2:stride:scores:out:)`` with
+    /// keys and values stored as IEEE binary16 bits (see ``toHalf(_:count:into:)``), widened exactly to
+    /// fp32 (F16C) and then the same arithmetic.
+    @inline(__always)
+    public static func attend(
+        query: UnsafePointer<Float>, headDim: Int, scale: Float, halfKeys1: UnsafePointer<UInt16>?,
+        values1: UnsafePointer<UInt16>?, count1: Int, keys2: UnsafePointer<UInt16>, values2: UnsafePointer<UInt16>,
+        count2: Int, stride: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        cqk_attend_f16(query, headDim, scale, halfKeys1, values1, count1, keys2, values2, count2, stride, scores, out)
+    }
+
+    /// fp32 to IEEE binary16 bits, rounding to nearest even; magnitudes above 65 504 saturate to
+    /// ±65 504 rather than becoming infinite; NaN stays NaN.
+    @inline(__always)
+    public static func toHalf(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<UInt16>) {
+        cqk_f32_to_f16(x, count, out)
+    }
+
+    /// IEEE binary16 bits to fp32 (exact).
+    @inline(__always)
+    public static func fromHalf(_ h: UnsafePointer<UInt16>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        cqk_f16_to_f32(h, count, out)
+    }
+
     /// One `parallel` call as the C pool sees it: `cqk_parallel` returns only after every chunk has
     /// run, so the closure and the buffers it captures outlive all uses, and chunks write disjoint rows.
     private struct ParallelJob {

@@ -97,6 +97,49 @@
         }
     }
 
+    func cqk_f32_to_f16(_ x: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutablePointer<UInt16>) {
+        for i in 0..<n { out[i] = halfBits(x[i]) }
+    }
+
+    func cqk_f16_to_f32(_ h: UnsafePointer<UInt16>, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { out[i] = halfValue(h[i]) }
+    }
+
+    /// Round to nearest even, saturating at ±65 504 (see CQuantKernels.h).
+    private func halfBits(_ value: Float) -> UInt16 {
+        let f = value.isNaN ? value : min(max(value, -65504), 65504)
+        let x = f.bitPattern
+        let sign = UInt16(truncatingIfNeeded: (x >> 16) & 0x8000)
+        var ax = x & 0x7fff_ffff
+        if ax > 0x7f80_0000 { return sign | 0x7e00 | UInt16(truncatingIfNeeded: (ax >> 13) & 0x3ff) }
+        if ax < 0x3880_0000 { return sign | UInt16((abs(f) * 16_777_216).rounded(.toNearestOrEven)) }
+        ax += 0xfff + ((ax >> 13) & 1)
+        return sign | UInt16(truncatingIfNeeded: (ax - (112 << 23)) >> 13)
+    }
+
+    private func halfValue(_ h: UInt16) -> Float {
+        let sign: Float = h & 0x8000 != 0 ? -1 : 1
+        let e = UInt32(h >> 10) & 0x1f
+        let m = UInt32(h & 0x3ff)
+        if e == 0 { return sign * Float(m) * 0x1p-24 }
+        let bits = e == 31 ? 0x7f80_0000 | (m << 13) : ((e + 112) << 23) | (m << 13)
+        return sign * Float(bitPattern: bits)
+    }
+
+    func cqk_attend_f16(
+        _ q: UnsafePointer<Float>, _ hd: Int, _ scale: Float, _ k1: UnsafePointer<UInt16>?,
+        _ v1: UnsafePointer<UInt16>?, _ n1: Int, _ k2: UnsafePointer<UInt16>, _ v2: UnsafePointer<UInt16>, _ n2: Int,
+        _ stride: Int, _ scores: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>
+    ) {
+        // Widen both parts to fp32, then the fp32 kernel.
+        func widen(_ p: UnsafePointer<UInt16>?, _ count: Int) -> [Float] {
+            guard let p, count > 0 else { return [0] }
+            return (0..<(count - 1) * stride + hd).map { halfValue(p[$0]) }
+        }
+        let (wk1, wv1, wk2, wv2) = (widen(k1, n1), widen(v1, n1), widen(k2, n2), widen(v2, n2))
+        cqk_attend(q, hd, scale, wk1, wv1, n1, wk2, wv2, n2, stride, scores, out)
+    }
+
     func cqk_attend(
         _ q: UnsafePointer<Float>, _ hd: Int, _ scale: Float, _ k1: UnsafePointer<Float>?, _ v1: UnsafePointer<Float>?,
         _ n1: Int, _ k2: UnsafePointer<Float>, _ v2: UnsafePointer<Float>, _ n2: Int, _ stride: Int,

@@ -158,7 +158,9 @@ struct Scheduler {
     mutating func prefill(_ open: [Int]) {
         let requests = open.map { g in
             ExtendRequest(
-                store: KVStore(config: model.config, capacity: groups[g].prompt.count), tokens: groups[g].prompt)
+                store: KVStore(
+                    config: model.config, capacity: groups[g].prompt.count, precision: model.keyValuePrecision),
+                tokens: groups[g].prompt)
         }
         let logits = model.extend(requests)
         for (i, g) in open.enumerated() {
@@ -178,12 +180,12 @@ struct Scheduler {
         if accept(token, index: index, position: prefix.length, results: &results, stop: stop) {
             let capacity = min(parameters.maxNewTokens, model.config.maxPositionEmbeddings - prefix.length)
             let store: KVStore
-            if let spare = spareStores.last, spare.capacity >= capacity {
+            if let spare = spareStores.last, spare.capacity >= capacity, spare.precision == prefix.precision {
                 spareStores.removeLast()
                 spare.reset()
                 store = spare
             } else {
-                store = KVStore(config: model.config, capacity: max(capacity, 1))
+                store = KVStore(config: model.config, capacity: max(capacity, 1), precision: prefix.precision)
             }
             active.append(ActiveSequence(index: index, prefix: prefix, store: store, rng: rng, last: token))
         }

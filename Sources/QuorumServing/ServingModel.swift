@@ -3,31 +3,64 @@ public import QuorumModel
 import QuorumQuant
 public import QuorumTensor
 
+/// How a ``KVStore`` keeps keys and values.
+public enum KVPrecision: String, Sendable, CaseIterable {
+    /// IEEE binary16, as llama.cpp and vLLM keep their caches by default: half the bytes attention
+    /// streams per step; each key/value element is rounded to nearest (relative error ≤ 2⁻¹¹).
+    case float16 = "fp16"
+    /// fp32: exactly what the fp32 reference model attends over.
+    case float32 = "fp32"
+
+    var bytes: Int { self == .float16 ? 2 : 4 }
+}
+
 /// Keys and values of one sequence's positions (or of a prompt shared by several sequences), per
 /// layer `[kvHeads, capacity, headDim]` (each head's positions contiguous, so attention streams them),
-/// keys stored after the rotary embedding.
+/// keys stored after the rotary embedding, in the store's ``KVPrecision``.
 ///
 /// - Important: not thread-safe; one decoding loop uses it at a time.
 public final class KVStore {
     /// Positions it can hold.
     public let capacity: Int
+    /// How keys and values are stored.
+    public let precision: KVPrecision
     /// Positions filled.
     public internal(set) var length = 0
-    /// Per layer, `capacity × kvDim` keys.
-    let keys: [Buffer<Float>]
+    /// Per layer, `capacity × kvDim` keys (`Float` or binary16 bits, per ``precision``).
+    let keys: [UnsafeMutableRawPointer]
     /// Per layer, `capacity × kvDim` values.
-    let values: [Buffer<Float>]
+    let values: [UnsafeMutableRawPointer]
 
     /// An empty store for `config` with room for `capacity` positions.
-    public init(config: LlamaConfig, capacity: Int) {
+    public init(config: LlamaConfig, capacity: Int, precision: KVPrecision = .float16) {
         precondition(capacity > 0, "a KV store needs room for at least one position")
         self.capacity = capacity
-        keys = (0..<config.numHiddenLayers).map { _ in Buffer(count: capacity * config.keyValueDim) }
-        values = (0..<config.numHiddenLayers).map { _ in Buffer(count: capacity * config.keyValueDim) }
+        self.precision = precision
+        let bytes = capacity * config.keyValueDim * precision.bytes
+        func allocate() -> UnsafeMutableRawPointer {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            return p
+        }
+        keys = (0..<config.numHiddenLayers).map { _ in allocate() }
+        values = (0..<config.numHiddenLayers).map { _ in allocate() }
+    }
+
+    deinit {
+        for p in keys { p.deallocate() }
+        for p in values { p.deallocate() }
     }
 
     /// Forgets every position so the store can take a new sequence.
     public func reset() { length = 0 }
+
+    /// Writes `count` fp32 values at element offset `at` of `buffer`, converted to the store's precision.
+    func write(_ buffer: UnsafeMutableRawPointer, at: Int, from source: UnsafePointer<Float>, count: Int) {
+        switch precision {
+        case .float32: (buffer.assumingMemoryBound(to: Float.self) + at).update(from: source, count: count)
+        case .float16: Kernels.toHalf(source, count: count, into: buffer.assumingMemoryBound(to: UInt16.self) + at)
+        }
+    }
 }
 
 /// New tokens for one sequence in a ``ServingModel/extend(_:)`` call: they are appended to `store`,
@@ -64,6 +97,9 @@ public final class ServingModel {
     public let format: ServingFormat
     /// Threads each matrix product may use.
     public var threads = 2
+    /// How the stores this model makes for itself (``logits(_:)``, the batched sampler) keep keys and
+    /// values; stores passed to ``extend(_:)`` keep their own.
+    public var keyValuePrecision = KVPrecision.float16
     /// Bytes of the packed block weights (with scales).
     public let linearBytes: Int
 
@@ -202,7 +238,8 @@ public final class ServingModel {
     public func logits(_ sequences: [[Int]]) -> [[Float]] {
         let v = config.vocabSize
         let requests = sequences.map {
-            ExtendRequest(store: KVStore(config: config, capacity: max($0.count, 1)), tokens: $0)
+            ExtendRequest(
+                store: KVStore(config: config, capacity: max($0.count, 1), precision: keyValuePrecision), tokens: $0)
         }
         let (pointer, _) = run(requests, allRows: true)
         var out: [[Float]] = []
@@ -243,6 +280,9 @@ public final class ServingModel {
                 prefixLength + start + r.tokens.count <= c.maxPositionEmbeddings,
                 "the sequence is longer than max_position_embeddings")
             precondition(r.prefix !== r.store, "a store cannot be its own prefix")
+            precondition(
+                r.prefix.map { $0.precision == r.store.precision } ?? true,
+                "a store and its prefix must keep keys and values in the same precision")
             spans.append(
                 Span(
                     firstRow: tokens.count, rows: r.tokens.count, prefix: r.prefix, prefixLength: prefixLength,
@@ -330,15 +370,14 @@ public final class ServingModel {
         }
         let hd = c.headDim
         for span in spans {
-            let keys = span.store.keys[l].pointer
-            let values = span.store.values[l].pointer
-            let capacity = span.store.capacity
+            let store = span.store
+            let capacity = store.capacity
             for i in 0..<span.rows {
                 let row = qkv + (span.firstRow + i) * width
                 for h in 0..<c.numKeyValueHeads {
                     let at = (h * capacity + span.start + i) * hd
-                    (keys + at).update(from: row + qd + h * hd, count: hd)
-                    (values + at).update(from: row + qd + kvd + h * hd, count: hd)
+                    store.write(store.keys[l], at: at, from: row + qd + h * hd, count: hd)
+                    store.write(store.values[l], at: at, from: row + qd + kvd + h * hd, count: hd)
                 }
             }
         }
@@ -400,17 +439,36 @@ public final class ServingModel {
             let kvh = h / group
             let scores = scratch + task * longest
             let p = span.prefixLength
-            let prefixKeys = span.prefix.map { UnsafePointer($0.keys[l].pointer + kvh * $0.capacity * hd) }
-            let prefixValues = span.prefix.map { UnsafePointer($0.values[l].pointer + kvh * $0.capacity * hd) }
-            let ownKeys = UnsafePointer(span.store.keys[l].pointer + kvh * span.store.capacity * hd)
-            let ownValues = UnsafePointer(span.store.values[l].pointer + kvh * span.store.capacity * hd)
+            let own = span.store
+            let ownOffset = kvh * own.capacity * hd
+            let prefixOffset = span.prefix.map { kvh * $0.capacity * hd } ?? 0
             for i in 0..<span.rows {
                 let row = span.firstRow + i
+                let query = qkv + row * width + h * hd
+                let output = out + row * qd + h * hd
                 // Prefix keys first, then the sequence's own up to this row (causal), in position order.
-                Kernels.attend(
-                    query: qkv + row * width + h * hd, headDim: hd, scale: scale, keys1: prefixKeys,
-                    values1: prefixValues, count1: p, keys2: ownKeys, values2: ownValues, count2: span.start + i + 1,
-                    stride: hd, scores: scores, out: out + row * qd + h * hd)
+                switch own.precision {
+                case .float32:
+                    func at(_ p: UnsafeMutableRawPointer, _ offset: Int) -> UnsafePointer<Float> {
+                        UnsafePointer(p.assumingMemoryBound(to: Float.self) + offset)
+                    }
+                    Kernels.attend(
+                        query: query, headDim: hd, scale: scale,
+                        keys1: span.prefix.map { at($0.keys[l], prefixOffset) },
+                        values1: span.prefix.map { at($0.values[l], prefixOffset) }, count1: p,
+                        keys2: at(own.keys[l], ownOffset), values2: at(own.values[l], ownOffset),
+                        count2: span.start + i + 1, stride: hd, scores: scores, out: output)
+                case .float16:
+                    func at(_ p: UnsafeMutableRawPointer, _ offset: Int) -> UnsafePointer<UInt16> {
+                        UnsafePointer(p.assumingMemoryBound(to: UInt16.self) + offset)
+                    }
+                    Kernels.attend(
+                        query: query, headDim: hd, scale: scale,
+                        halfKeys1: span.prefix.map { at($0.keys[l], prefixOffset) },
+                        values1: span.prefix.map { at($0.values[l], prefixOffset) }, count1: p,
+                        keys2: at(own.keys[l], ownOffset), values2: at(own.values[l], ownOffset),
+                        count2: span.start + i + 1, stride: hd, scores: scores, out: output)
+                }
             }
         }
         // Tasks (head, sequence) on the kernels' pool; ~a microsecond of hand-off, so even one decoding

@@ -27,9 +27,13 @@ struct BenchSampleCommand: AsyncParsableCommand {
     @Option(help: "Tokens generated per sequence.") var newTokens = 128
     @Option(help: "Threads per matrix product.") var threads = 2
     @Option(help: "Timed repetitions (best is kept).") var repeats = 3
+    @Option(help: "Key/value cache: fp16 (default, as llama.cpp) or fp32.") var kvCache = "fp16"
     @Flag(help: "Print JSON (the default output is JSON as well).") var json = false
 
     func validate() throws {
+        guard KVPrecision(rawValue: kvCache) != nil else {
+            throw ValidationError("unknown --kv-cache \"\(kvCache)\": use fp16 or fp32")
+        }
         guard k > 0, promptTokens > 0, newTokens > 1, threads > 0, repeats > 0 else {
             throw ValidationError(
                 "--k, --prompt-tokens, --threads and --repeats must be positive; --new-tokens above 1")
@@ -79,6 +83,7 @@ struct BenchSampleCommand: AsyncParsableCommand {
             }
         for serving in runs {
             serving.threads = threads
+            serving.keyValuePrecision = KVPrecision(rawValue: kvCache)!
             let single = decodeRate(serving, prompt: prompt, samples: 1)
             let batched = decodeRate(serving, prompt: prompt, samples: k)
             let bytes = serving.weightBytesPerStep
@@ -101,7 +106,7 @@ struct BenchSampleCommand: AsyncParsableCommand {
             model: model ?? "random (bench-20m shape, seed 20)", parameters: parameters,
             hiddenSize: config.hiddenSize, layers: config.numHiddenLayers, intermediateSize: config.intermediateSize,
             vocabSize: config.vocabSize, k: k, promptTokens: promptTokens, newTokens: newTokens, threads: threads,
-            cores: ProcessInfo.processInfo.activeProcessorCount, simd: true,
+            kvCache: kvCache, cores: ProcessInfo.processInfo.activeProcessorCount, simd: true,
             memoryBandwidthGBps: bandwidth.dram / 1e9, cacheBandwidthGBps: bandwidth.cache / 1e9,
             loadAverageBefore: loadBefore, loadAverageAfter: Self.loadAverage(), results: results)
     }
@@ -264,6 +269,8 @@ struct SampleBenchReport: Encodable, Sendable {
     var promptTokens: Int
     var newTokens: Int
     var threads: Int
+    /// How the key/value cache stores its elements: fp16 or fp32.
+    var kvCache: String
     var cores: Int
     var simd: Bool
     var memoryBandwidthGBps: Double
@@ -274,7 +281,8 @@ struct SampleBenchReport: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case model, parameters, hiddenSize = "hidden_size", layers, intermediateSize = "intermediate_size"
-        case vocabSize = "vocab_size", k, promptTokens = "prompt_tokens", newTokens = "new_tokens", threads, cores, simd
+        case vocabSize = "vocab_size", k, promptTokens = "prompt_tokens", newTokens = "new_tokens", threads
+        case kvCache = "kv_cache", cores, simd
         case memoryBandwidthGBps = "memory_bandwidth_gb_per_s", cacheBandwidthGBps = "cache_bandwidth_gb_per_s"
         case loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after", results
     }

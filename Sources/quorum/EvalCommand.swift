@@ -39,9 +39,13 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Largest basic number (default: the checkpoint's).") var maxNumber: Int?
     @Option(help: "Also write each problem's outcome (gold, greedy, samples, majority) to this JSONL file.")
     var outcomes: String?
+    @Option(help: "Key/value cache of a serving format: fp16 (default, as llama.cpp) or fp32.") var kvCache = "fp16"
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
+        guard KVPrecision(rawValue: kvCache) != nil else {
+            throw ValidationError("unknown --kv-cache \"\(kvCache)\": use fp16 or fp32")
+        }
         guard DataSplit(rawValue: split) != nil else {
             throw ValidationError("unknown split \"\(split)\": use --split train, dev or test")
         }
@@ -55,7 +59,8 @@ struct EvalCommand: AsyncParsableCommand {
     func run() async throws {
         let options = self
         let report = try await runOnDedicatedThread { () throws -> EvalReport in
-            let checkpoint = try ServedCheckpoint.load(directory: options.model, format: options.format)
+            let checkpoint = try ServedCheckpoint.load(
+                directory: options.model, format: options.format, keyValues: KVPrecision(rawValue: options.kvCache)!)
             let problems = try options.loadProblems(record: checkpoint.record)
             let evaluator = Evaluator(
                 generator: checkpoint.generator, tokenizer: checkpoint.tokenizer, format: checkpoint.promptFormat,

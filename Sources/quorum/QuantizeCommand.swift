@@ -141,8 +141,9 @@ struct ServedCheckpoint {
     var promptFormat: PromptFormat { record?.promptFormat ?? .standard }
 
     /// Loads `directory`: with no `format` and a plain folder, the fp32 LlamaModel (as `Checkpoint`);
-    /// otherwise the serving model (a quantized folder in its own format, or a plain one quantized to `format`).
-    static func load(directory: String, format: String?) throws -> ServedCheckpoint {
+    /// otherwise the serving model (a quantized folder in its own format, or a plain one quantized to
+    /// `format`), whose key/value cache keeps `keyValues`.
+    static func load(directory: String, format: String?, keyValues: KVPrecision = .float16) throws -> ServedCheckpoint {
         let chosen = try format.map { name throws -> ServingFormat in
             guard let f = ServingFormat(rawValue: name) else {
                 throw ValidationError("unknown format \"\(name)\": use one of \(ServingFormat.names)")
@@ -156,6 +157,7 @@ struct ServedCheckpoint {
                 generator: checkpoint.model, tokenizer: checkpoint.tokenizer, record: checkpoint.record, format: nil)
         }
         let serving = try ServingModel.load(directory: directory, format: chosen)
+        serving.keyValuePrecision = keyValues
         let folder = URL(fileURLWithPath: directory)
         let tokenizerURL = folder.appendingPathComponent(Checkpoint.tokenizerFile)
         let tokenizer: BPETokenizer

@@ -280,4 +280,69 @@ struct W4A16AndAttentionTests {
             #expect(abs(Double(whole[d]) - expected) <= 2e-6 * (1 + abs(expected)))
         }
     }
+
+    @Test("binary16 conversions equal Swift's Float16 (round to nearest even, saturating at ±65504)")
+    func halfConversions() {
+        var rng = SeededRandom(seed: 16)
+        var values: [Float] = [
+            0, -0.0, 1, -1, 65504, -65504, 65519, 65520, 1e6, -1e6, .infinity, -.infinity, 0x1p-14, 0x1p-24, 0x1p-25,
+            0x1.8p-25, 0x1.8p-24, 0x1.ffcp-15, 0x1.ffep-15, 1 + 0x1p-11, 1 + 0x1.8p-11, .leastNonzeroMagnitude,
+        ]
+        for scale: Float in [1e-6, 1e-3, 1, 100, 3e4] { values += rng.gaussian(203).map { $0 * scale } }
+        var half = [UInt16](repeating: 0, count: values.count)
+        Kernels.toHalf(values, count: values.count, into: &half)
+        for (x, h) in zip(values, half) {
+            #expect(h == Float16(min(max(x, -65504), 65504)).bitPattern, "\(x)")
+            var one: UInt16 = 0
+            Kernels.toHalf([x], count: 1, into: &one)  // the scalar path (vectors take 8 at a time)
+            #expect(one == h, "\(x)")
+        }
+        var nan = [UInt16](repeating: 0, count: 9)
+        Kernels.toHalf([Float](repeating: .nan, count: 9), count: 9, into: &nan)
+        #expect(nan.allSatisfy { Float16(bitPattern: $0).isNaN })
+        // Every binary16 bit pattern widens exactly.
+        let all = (0...UInt16.max).map { $0 }
+        var wide = [Float](repeating: 0, count: all.count)
+        Kernels.fromHalf(all, count: all.count, into: &wide)
+        for (h, w) in zip(all, wide) {
+            let expected = Float(Float16(bitPattern: h))
+            var one: Float = 0
+            Kernels.fromHalf([h], count: 1, into: &one)
+            #expect(expected.isNaN ? w.isNaN && one.isNaN : w.bitPattern == expected.bitPattern && one == w, "\(h)")
+        }
+    }
+
+    @Test(
+        "attention over binary16 keys and values equals the fp32 kernel on their exact widening",
+        arguments: [1, 7, 8, 33, 160], [64, 8, 12])
+    func halfAttention(positions: Int, hd: Int) {
+        var rng = SeededRandom(seed: UInt64(positions * 77 + hd))
+        let q = rng.gaussian(hd)
+        var keys = [UInt16](repeating: 0, count: positions * hd)
+        var values = keys
+        Kernels.toHalf(rng.gaussian(positions * hd, scale: 2), count: keys.count, into: &keys)
+        Kernels.toHalf(rng.gaussian(positions * hd), count: values.count, into: &values)
+        var wideKeys = [Float](repeating: 0, count: keys.count)
+        var wideValues = wideKeys
+        Kernels.fromHalf(keys, count: keys.count, into: &wideKeys)
+        Kernels.fromHalf(values, count: values.count, into: &wideValues)
+        let scale = 1 / Float(hd).squareRoot()
+        var scores = [Float](repeating: 0, count: positions)
+        var expected = [Float](repeating: 0, count: hd)
+        Kernels.attend(
+            query: q, headDim: hd, scale: scale, keys1: nil, values1: nil, count1: 0, keys2: wideKeys,
+            values2: wideValues, count2: positions, stride: hd, scores: &scores, out: &expected)
+        for split in [0, positions / 2, positions - 1] {
+            var out = [Float](repeating: 0, count: hd)
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    Kernels.attend(
+                        query: q, headDim: hd, scale: scale, halfKeys1: k.baseAddress!, values1: v.baseAddress!,
+                        count1: split, keys2: k.baseAddress! + split * hd, values2: v.baseAddress! + split * hd,
+                        count2: positions - split, stride: hd, scores: &scores, out: &out)
+                }
+            }
+            #expect(out == expected, "split \(split)")
+        }
+    }
 }

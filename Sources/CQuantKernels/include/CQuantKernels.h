@@ -1,5 +1,5 @@
-// Quantized matrix kernels for QuorumQuant: AVX2/FMA intrinsics on x86-64 when the compiler targets
-// them (`-mavx2 -mfma`), a portable scalar loop everywhere else.
+// Quantized matrix kernels for QuorumQuant: AVX2/FMA (and F16C) intrinsics on x86-64 when the compiler
+// targets them (`-mavx2 -mfma -mf16c`), a portable scalar loop everywhere else.
 //
 // Shared conventions:
 // - Weights are row-major, one row per output feature, each row `k` elements long, where `k` is
@@ -90,6 +90,18 @@ void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, co
 /// in that order (any `hd`; the vector path needs a multiple of 8); `scores` has room for n1 + n2 floats; n1 + n2 >= 1.
 void cqk_attend(const float *q, size_t hd, float scale, const float *k1, const float *v1, size_t n1, const float *k2,
                 const float *v2, size_t n2, size_t kvstride, float *scores, float *out);
+
+/// `cqk_attend` with keys and values stored as IEEE binary16 bits (`kvstride` in elements), widened
+/// exactly to fp32; the same arithmetic in the same order after that.
+void cqk_attend_f16(const float *q, size_t hd, float scale, const uint16_t *k1, const uint16_t *v1, size_t n1,
+                    const uint16_t *k2, const uint16_t *v2, size_t n2, size_t kvstride, float *scores, float *out);
+
+/// fp32 to IEEE binary16 bits, rounding to nearest even; magnitudes above 65504 saturate to ±65504
+/// (never infinity), NaN stays NaN.
+void cqk_f32_to_f16(const float *x, size_t n, uint16_t *out);
+
+/// IEEE binary16 bits to fp32 (exact).
+void cqk_f16_to_f32(const uint16_t *h, size_t n, float *out);
 
 /// Zero-skipping int8 product for one token: `y[o] = sum_p val[p] * wt[idx[p] * ldw + o]` for
 /// o in [colBegin, colEnd), over the `nnz` nonzero activations only. `wt` is the weight matrix
