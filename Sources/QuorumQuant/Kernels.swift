@@ -51,16 +51,26 @@ public enum Kernels {
         cqk_attend(query, headDim, scale, keys1, values1, count1, keys2, values2, count2, stride, scores, out)
     }
 
-    /// ``attend(query:headDim:scale:keys1:values1:count1:keys2:values2:count2:stride:scores:out:)`` with
-    /// keys and values stored as IEEE binary16 bits (see ``toHalf(_:count:into:)``), widened exactly to
-    /// fp32 (F16C) and then the same arithmetic.
+    /// The same attention over keys and values stored either as fp32 or, with `halfPrecision`, as IEEE
+    /// binary16 bits (see ``toHalf(_:count:into:)``) that are widened exactly to fp32 (F16C) before the
+    /// same arithmetic; `stride` counts elements.
     @inline(__always)
     public static func attend(
-        query: UnsafePointer<Float>, headDim: Int, scale: Float, halfKeys1: UnsafePointer<UInt16>?,
-        values1: UnsafePointer<UInt16>?, count1: Int, keys2: UnsafePointer<UInt16>, values2: UnsafePointer<UInt16>,
-        count2: Int, stride: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+        query: UnsafePointer<Float>, headDim: Int, scale: Float, halfPrecision: Bool, keys1: UnsafeRawPointer?,
+        values1: UnsafeRawPointer?, count1: Int, keys2: UnsafeRawPointer, values2: UnsafeRawPointer, count2: Int,
+        stride: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
-        cqk_attend_f16(query, headDim, scale, halfKeys1, values1, count1, keys2, values2, count2, stride, scores, out)
+        if halfPrecision {
+            func half(_ p: UnsafeRawPointer) -> UnsafePointer<UInt16> { p.assumingMemoryBound(to: UInt16.self) }
+            cqk_attend_f16(
+                query, headDim, scale, keys1.map(half), values1.map(half), count1, half(keys2), half(values2), count2,
+                stride, scores, out)
+        } else {
+            func float(_ p: UnsafeRawPointer) -> UnsafePointer<Float> { p.assumingMemoryBound(to: Float.self) }
+            cqk_attend(
+                query, headDim, scale, keys1.map(float), values1.map(float), count1, float(keys2), float(values2),
+                count2, stride, scores, out)
+        }
     }
 
     /// fp32 to IEEE binary16 bits, rounding to nearest even; magnitudes above 65 504 saturate to

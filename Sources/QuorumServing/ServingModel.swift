@@ -442,33 +442,21 @@ public final class ServingModel {
             let own = span.store
             let ownOffset = kvh * own.capacity * hd
             let prefixOffset = span.prefix.map { kvh * $0.capacity * hd } ?? 0
+            // Element `offset` of a layer's keys or values (a store and its prefix share the precision).
+            func at(_ base: UnsafeMutableRawPointer, _ offset: Int) -> UnsafeRawPointer {
+                UnsafeRawPointer(base + offset * own.precision.bytes)
+            }
             for i in 0..<span.rows {
                 let row = span.firstRow + i
                 let query = qkv + row * width + h * hd
                 let output = out + row * qd + h * hd
                 // Prefix keys first, then the sequence's own up to this row (causal), in position order.
-                switch own.precision {
-                case .float32:
-                    func at(_ p: UnsafeMutableRawPointer, _ offset: Int) -> UnsafePointer<Float> {
-                        UnsafePointer(p.assumingMemoryBound(to: Float.self) + offset)
-                    }
-                    Kernels.attend(
-                        query: query, headDim: hd, scale: scale,
-                        keys1: span.prefix.map { at($0.keys[l], prefixOffset) },
-                        values1: span.prefix.map { at($0.values[l], prefixOffset) }, count1: p,
-                        keys2: at(own.keys[l], ownOffset), values2: at(own.values[l], ownOffset),
-                        count2: span.start + i + 1, stride: hd, scores: scores, out: output)
-                case .float16:
-                    func at(_ p: UnsafeMutableRawPointer, _ offset: Int) -> UnsafePointer<UInt16> {
-                        UnsafePointer(p.assumingMemoryBound(to: UInt16.self) + offset)
-                    }
-                    Kernels.attend(
-                        query: query, headDim: hd, scale: scale,
-                        halfKeys1: span.prefix.map { at($0.keys[l], prefixOffset) },
-                        values1: span.prefix.map { at($0.values[l], prefixOffset) }, count1: p,
-                        keys2: at(own.keys[l], ownOffset), values2: at(own.values[l], ownOffset),
-                        count2: span.start + i + 1, stride: hd, scores: scores, out: output)
-                }
+                Kernels.attend(
+                    query: query, headDim: hd, scale: scale, halfPrecision: own.precision == .float16,
+                    keys1: span.prefix.map { at($0.keys[l], prefixOffset) },
+                    values1: span.prefix.map { at($0.values[l], prefixOffset) }, count1: p,
+                    keys2: at(own.keys[l], ownOffset), values2: at(own.values[l], ownOffset),
+                    count2: span.start + i + 1, stride: hd, scores: scores, out: output)
             }
         }
         // Tasks (head, sequence) on the kernels' pool; ~a microsecond of hand-off, so even one decoding

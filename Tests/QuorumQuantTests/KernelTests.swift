@@ -337,9 +337,10 @@ struct W4A16AndAttentionTests {
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in
                     Kernels.attend(
-                        query: q, headDim: hd, scale: scale, halfKeys1: k.baseAddress!, values1: v.baseAddress!,
-                        count1: split, keys2: k.baseAddress! + split * hd, values2: v.baseAddress! + split * hd,
-                        count2: positions - split, stride: hd, scores: &scores, out: &out)
+                        query: q, headDim: hd, scale: scale, halfPrecision: true, keys1: k.baseAddress!,
+                        values1: v.baseAddress!, count1: split, keys2: k.baseAddress! + split * hd,
+                        values2: v.baseAddress! + split * hd, count2: positions - split, stride: hd, scores: &scores,
+                        out: &out)
                 }
             }
             #expect(out == expected, "split \(split)")
