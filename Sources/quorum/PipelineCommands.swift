@@ -73,11 +73,19 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The pipeline's name (as registered by quorum run).") var pipeline: String
     @Option(help: "This worker's name in the vote records (default: host-pid).") var name: String?
     @Option(help: "Problems sampled together in one batch (× k sequences).") var batch = 4
+    @Option(help: "Threads for the model's matrix products (default: every core; quorum run shares them out).")
+    var threads: Int?
+
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() async throws {
         let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
         let database = PostgresClient(url: resolved.postgresURL)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
+        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let checkpoints = ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database))
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let counters = SharedCounters()
@@ -88,7 +96,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "quorum-\(spec.name)-m\(round - 1)-\(getpid())")
             try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: folder.path)
-            let sampler = try makeWorkerSampler(spec: spec, folder: folder.path)
+            let sampler = try makeWorkerSampler(spec: spec, folder: folder.path, threads: threads)
             let tokenizer = try BPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"))
             log("[worker \(workerName)] round \(round): sampling from M\(round - 1) (\(spec.servingFormat.rawValue))")
             return CountingSampler(base: sampler, tokenizer: tokenizer, counters: counters)

@@ -36,9 +36,14 @@ struct RunCommand: AsyncParsableCommand {
         ]
         let supervisor = Supervisor(maxRestarts: maxRestarts)
         try supervisor.start(name: "sink", arguments: ["sink"] + flags)
-        for index in 0..<(workers ?? spec.workers) {
+        // Workers on this machine share its cores: more threads than cores would make their thread
+        // pools spin against each other.
+        let count = workers ?? spec.workers
+        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(count, 1))
+        for index in 0..<count {
             try supervisor.start(
-                name: "worker-\(index)", arguments: ["worker", "--name", "worker-\(index)"] + flags)
+                name: "worker-\(index)",
+                arguments: ["worker", "--name", "worker-\(index)", "--threads", "\(threads)"] + flags)
         }
         log("[run] started \(supervisor.summary) (logs: \(ChildProcess.logDirectory))")
         let rounds = Task { try await runner.runRounds() }

@@ -9,14 +9,17 @@ import Synchronization
 /// The sampler a worker uses for one model folder (M_{r−1}, fetched and verified): the serving model
 /// in the spec's serving format (only the block linears are quantized), which runs each problem's
 /// prompt once for its k samples and decodes all of them with continuous batching. A model trained
-/// for a ternary scheme is served in it (see ``ServingFormat/forPipeline(requested:trained:)``).
-func makeWorkerSampler(spec: PipelineSpec, folder: String) throws -> any ResponseSampler {
+/// for a ternary scheme is served in it (see ``ServingFormat/forPipeline(requested:trained:)``). Its
+/// matrix products use up to `threads` threads (the samples do not depend on it).
+func makeWorkerSampler(spec: PipelineSpec, folder: String, threads: Int) throws -> any ResponseSampler {
     let checkpoint = try Checkpoint.load(directory: folder)
     let trained = try checkpoint.model.quantization.map { try ServingFormat.named($0.rawValue) }
     let format = try ServingFormat.forPipeline(
         requested: try ServingFormat.named(spec.servingFormat.rawValue), trained: trained)
+    let serving = try ServingModel(model: checkpoint.model, format: format)
+    serving.threads = threads
     return ModelSampler(
-        generator: try ServingModel(model: checkpoint.model, format: format), tokenizer: checkpoint.tokenizer,
+        generator: serving, tokenizer: checkpoint.tokenizer,
         format: checkpoint.promptFormat, maxNewTokens: spec.sampling.maxNewTokens)
 }
 

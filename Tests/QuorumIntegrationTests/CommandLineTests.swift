@@ -86,6 +86,14 @@ struct CommandLineTests {
         }
         let (status, output) = try TestStack.runQuorum(["export", "gguf", "--model", "m", "--type", "q9", "--out", "x"])
         #expect(status != 0 && output.contains("'f32', 'q8_0', 'q4_0' or 'tq2_0'"))
+        for (command, message) in [
+            (["eval", "--model", "m", "--kv-cache", "fp8"], "unknown --kv-cache \"fp8\": use fp16 or fp32"),
+            (["bench", "sample", "--kv-cache", "int8"], "unknown --kv-cache \"int8\": use fp16 or fp32"),
+            (["worker", "--pipeline", "p", "--threads", "0"], "--threads must be at least 1"),
+        ] {
+            let (status, output) = try TestStack.runQuorum(command)
+            #expect(status != 0 && output.contains(message), "\(command) printed: \(output)")
+        }
     }
 
     @Test func aTrainedModelExportsToGGUFAndReadsBack() throws {
