@@ -80,8 +80,11 @@ struct VariantTrainingTests {
         let own = decomposable.map(\.problem.solution)
         let first = decomposable.map { $0.trainingSolutions[0] }
         let subset = decomposable.map(\.problem)
-        #expect(meanLogProb(trained, subset, first) > meanLogProb(trained, subset, own) + 1)
-        #expect(meanLogProb(plain, subset, own) > meanLogProb(plain, subset, first) + 1)
+        // The decomposed solutions are longer, so compare how far each run moves first against own.
+        let trainedGap = meanLogProb(trained, subset, first) - meanLogProb(trained, subset, own)
+        let plainGap = meanLogProb(plain, subset, first) - meanLogProb(plain, subset, own)
+        #expect(plainGap < -1)
+        #expect(trainedGap > plainGap + 10, "trained \(trainedGap), plain \(plainGap)")
     }
 
     @Test("training draws every listed solution: a second variant is learned only when it is listed")
