@@ -30,10 +30,12 @@ public struct ProblemGenerator: Sendable {
 
     /// The problems ``generate(split:count:seed:)`` gives, each with up to `variants` distinct
     /// valid solutions (the problem's own first; see ``VariedProblem``). The problems do not depend
-    /// on `variants`; the extra solutions are deterministic in `seed` too.
+    /// on `variants` or `style`; the extra solutions, written in `style`, are deterministic in `seed` too.
     ///
     /// - Throws: ``TaskError`` with code `exhausted` if the knobs allow too few distinct problems.
-    public func generateVaried(split: DataSplit, count: Int, seed: UInt64, variants: Int) throws -> [VariedProblem] {
+    public func generateVaried(
+        split: DataSplit, count: Int, seed: UInt64, variants: Int, style: VariantStyle = .mixed
+    ) throws -> [VariedProblem] {
         var rng = SplitMix64(seed: seed)
         var seen: Set<String> = []
         var problems: [VariedProblem] = []
@@ -49,7 +51,7 @@ public struct ProblemGenerator: Sendable {
                         + "\(config.minSteps)–\(config.maxSteps) and max-number \(config.maxNumber); ask for fewer, "
                         + "raise --max-number, or widen the steps range")
             }
-            guard let varied = candidate(&rng, split: split, variants: variants),
+            guard let varied = candidate(&rng, split: split, variants: variants, style: style),
                 seen.insert(DataSplit.normalize(varied.problem.question)).inserted
             else { continue }
             problems.append(varied)
@@ -59,7 +61,9 @@ public struct ProblemGenerator: Sendable {
 
     /// The next candidate from the stream with up to `variants` solutions, or nil if the drawn
     /// template could not keep its rules or the question belongs to another split.
-    func candidate(_ rng: inout SplitMix64, split: DataSplit, variants: Int = 1) -> VariedProblem? {
+    func candidate(
+        _ rng: inout SplitMix64, split: DataSplit, variants: Int = 1, style: VariantStyle = .mixed
+    ) -> VariedProblem? {
         let steps = rng.int(in: config.minSteps...config.maxSteps)
         let eligible = Self.templates.filter { $0.steps.contains(steps) }
         let template = rng.pick(eligible)
@@ -76,9 +80,11 @@ public struct ProblemGenerator: Sendable {
         guard variants > 1 else { return VariedProblem(problem: problem, solutions: [solution]) }
         // A stream of its own, so the problems stay the same whatever `variants` is.
         var variantRNG = SplitMix64(seed: storySeed ^ 0x9E37_79B9_7F4A_7C15)
+        let storySteps = context.story.steps
         return VariedProblem(
             problem: problem,
             solutions: SolutionStep.solutions(
-                of: context.story.steps, answer: answer, count: variants, rng: &variantRNG))
+                of: storySteps, answer: answer, count: variants, style: style, rng: &variantRNG),
+            trainsOnOwnSolution: style == .mixed || storySteps.allSatisfy(\.directOnly))
     }
 }

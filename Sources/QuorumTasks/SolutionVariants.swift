@@ -25,12 +25,9 @@ struct SolutionStep: Sendable, Hashable {
     struct Choice: Sendable, Hashable {
         /// Operands in the other order (only for `+` and `*`).
         var swapped = false
-        /// A two-digit operand split into tens and units (when there is one to split).
-        var split = false
-        /// The other decomposition instead (when the step has one; see ``expression(_:)``):
-        /// tens and units added column by column, a subtraction or addition through the next ten,
-        /// or a product by 2–4 as a repeated sum.
-        var alternative = false
+        /// How the computation is written out (falls back to ``Form/direct`` when the step has
+        /// no such form).
+        var form = Form.direct
         /// The computation first, then the sentence with the result in it.
         var expressionFirst = false
 
@@ -38,37 +35,90 @@ struct SolutionStep: Sendable, Hashable {
         static let canonical = Choice()
     }
 
+    /// The ways of writing one computation `a op b = value`.
+    enum Form: Sendable, Hashable, CaseIterable {
+        /// `a op b = value`.
+        case direct
+        /// A two-digit operand split into tens and units (`14 * 6 = 10 * 6 + 4 * 6 = 60 + 24`,
+        /// `37 + 48 = 37 + 40 + 8 = 77 + 8`, `60 - 19 = 60 - 10 - 9 = 50 - 9`).
+        case split
+        /// ``VariantStyle/mixed``'s second decomposition (see ``alternativeSteps(_:_:)``).
+        case alternative
+        /// Tens and units added column by column (`37 + 48 = 30 + 40 + 7 + 8 = 70 + 15`).
+        case column
+        /// Adding or subtracting a units digit of 6–9 through the next ten
+        /// (`47 + 8 = 47 + 10 - 2 = 57 - 2`, `45 - 17 = 45 - 20 + 3 = 25 + 3`).
+        case throughTen
+        /// A product of a two-digit number (not a multiple of ten) by 2–4 as a repeated sum, added
+        /// up one term at a time (`16 * 4 = 16 + 16 + 16 + 16 = 32 + 16 + 16 = 48 + 16`).
+        case repeatedSum
+
+        /// The forms ``VariantStyle/decomposed`` chooses from.
+        static let decompositions: [Form] = [.split, .column, .throughTen, .repeatedSum]
+    }
+
     /// `n` as tens and units, when `n` has both (n ≥ 10 and not a multiple of 10).
     private static func tensAndUnits(_ n: Int) -> (tens: Int, units: Int)? {
         n >= 10 && n % 10 != 0 ? (n - n % 10, n % 10) : nil
     }
 
+    /// The operands in written order for `choice` (swapped only for `+` and `*`).
+    func operands(_ choice: Choice) -> (Int, Int) {
+        let commutative = operation == .add || operation == .multiply
+        return choice.swapped && commutative ? (right, left) : (left, right)
+    }
+
     /// The expression `a op b = … = value` for `choice`.
     func expression(_ choice: Choice) -> String {
-        let commutative = operation == .add || operation == .multiply
-        let (a, b) = choice.swapped && commutative ? (right, left) : (left, right)
-        let op = operation.rawValue
-        var text = "\(a) \(op) \(b)"
-        if choice.alternative, let steps = alternativeSteps(a, b) {
-            return ([text] + steps + ["\(value)"]).joined(separator: " = ")
-        }
-        if choice.split {
+        let (a, b) = operands(choice)
+        let middle = middleSteps(choice.form, a, b) ?? []
+        return (["\(a) \(operation.rawValue) \(b)"] + middle + ["\(value)"]).joined(separator: " = ")
+    }
+
+    /// The parts between `a op b` and the value for `form` (operands in written order), or nil
+    /// when the step cannot be written that way.
+    func middleSteps(_ form: Form, _ a: Int, _ b: Int) -> [String]? {
+        switch form {
+        case .direct: return []
+        case .alternative: return alternativeSteps(a, b)
+        case .split:
             switch operation {
             case .multiply:
-                if let (t, u) = Self.tensAndUnits(a) {
-                    text += " = \(t) * \(b) + \(u) * \(b) = \(t * b) + \(u * b)"
-                } else if let (t, u) = Self.tensAndUnits(b) {
-                    text += " = \(a) * \(t) + \(a) * \(u) = \(a * t) + \(a * u)"
-                }
+                if let (t, u) = Self.tensAndUnits(a) { return ["\(t) * \(b) + \(u) * \(b)", "\(t * b) + \(u * b)"] }
+                if let (t, u) = Self.tensAndUnits(b) { return ["\(a) * \(t) + \(a) * \(u)", "\(a * t) + \(a * u)"] }
+                return nil
             case .add:
-                if let (t, u) = Self.tensAndUnits(b) { text += " = \(a) + \(t) + \(u) = \(a + t) + \(u)" }
+                guard let (t, u) = Self.tensAndUnits(b) else { return nil }
+                return ["\(a) + \(t) + \(u)", "\(a + t) + \(u)"]
             case .subtract:
-                if let (t, u) = Self.tensAndUnits(b) { text += " = \(a) - \(t) - \(u) = \(a - t) - \(u)" }
+                guard let (t, u) = Self.tensAndUnits(b) else { return nil }
+                return ["\(a) - \(t) - \(u)", "\(a - t) - \(u)"]
             case .divide:
-                break
+                return nil
+            }
+        case .column:
+            guard operation == .add, let (ta, ua) = Self.tensAndUnits(a), let (tb, ub) = Self.tensAndUnits(b) else {
+                return nil
+            }
+            return ["\(ta) + \(tb) + \(ua) + \(ub)", "\(ta + tb) + \(ua + ub)"]
+        case .throughTen:
+            let up = b - b % 10 + 10
+            switch operation {
+            case .add where b % 10 >= 6:
+                return ["\(a) + \(up) - \(up - b)", "\(a + up) - \(up - b)"]
+            case .subtract where b % 10 >= 6 && a >= up + 2:
+                return ["\(a) - \(up) + \(up - b)", "\(a - up) + \(up - b)"]
+            default:
+                return nil
+            }
+        case .repeatedSum:
+            let (big, small) = a >= b ? (a, b) : (b, a)
+            guard operation == .multiply, (2...4).contains(small), Self.tensAndUnits(big) != nil else { return nil }
+            // big + big + … , then 2·big + big + …, …, (small − 1)·big + big.
+            return (1..<small).map { done in
+                (["\(big * done)"] + Array(repeating: "\(big)", count: small - done)).joined(separator: " + ")
             }
         }
-        return text + " = \(value)"
     }
 
     /// The middle parts of the alternative decomposition of `a op b` (operands in written order),
@@ -108,21 +158,41 @@ struct SolutionStep: Sendable, Hashable {
         return capitalizingFirst(template.replacing(Self.slot, with: expression))
     }
 
-    /// A random way of writing the step: operands swapped and expression first each with
-    /// probability ½; no decomposition, the tens-and-units split or the alternative one with
-    /// probability ⅓ each.
-    static func randomChoice(_ rng: inout SplitMix64) -> Choice {
+    /// A random way of writing the step. Both styles: operands swapped and expression first each
+    /// with probability ½. ``VariantStyle/mixed``: no decomposition, the tens-and-units split or the
+    /// alternative one with probability ⅓ each. ``VariantStyle/decomposed``: one of the
+    /// decompositions the step has (``Form/decompositions``), uniformly; the direct form only when
+    /// it has none.
+    func randomChoice(_ style: VariantStyle, _ rng: inout SplitMix64) -> Choice {
         let swapped = rng.chance(1, in: 2)
-        let decomposition = rng.int(in: 0...2)
-        return Choice(
-            swapped: swapped, split: decomposition == 1, alternative: decomposition == 2,
-            expressionFirst: rng.chance(1, in: 2))
+        var choice = Choice(swapped: swapped)
+        switch style {
+        case .mixed:
+            choice.form = [Form.direct, .split, .alternative][rng.int(in: 0...2)]
+        case .decomposed:
+            let (a, b) = operands(choice)
+            let available = Form.decompositions.filter { middleSteps($0, a, b) != nil }
+            if !available.isEmpty { choice.form = rng.pick(available) }
+        }
+        choice.expressionFirst = rng.chance(1, in: 2)
+        return choice
+    }
+
+    /// Whether ``VariantStyle/decomposed`` writes this step only in its direct form (it has no
+    /// decomposition in either operand order).
+    var directOnly: Bool {
+        [false, true].allSatisfy { swapped in
+            let (a, b) = operands(Choice(swapped: swapped))
+            return Form.decompositions.allSatisfy { middleSteps($0, a, b) == nil }
+        }
     }
 
     /// Up to `count` distinct solutions of the steps `steps` ending in `#### answer`: first the
-    /// generator's own, then random ways of writing each step, drawn from `rng` (fewer when the steps
-    /// allow fewer distinct texts).
-    static func solutions(of steps: [SolutionStep], answer: Int, count: Int, rng: inout SplitMix64) -> [String] {
+    /// generator's own, then random ways of writing each step in `style`, drawn from `rng` (fewer
+    /// when the steps allow fewer distinct texts).
+    static func solutions(
+        of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, rng: inout SplitMix64
+    ) -> [String] {
         func text(_ choices: [Choice]) -> String {
             (zip(steps, choices).map { $0.line($1) } + ["#### \(answer)"]).joined(separator: "\n")
         }
@@ -131,11 +201,22 @@ struct SolutionStep: Sendable, Hashable {
         var attempts = 0
         while solutions.count < count && attempts < count * 8 {
             attempts += 1
-            let candidate = text(steps.map { _ in randomChoice(&rng) })
+            let candidate = text(steps.map { $0.randomChoice(style, &rng) })
             if seen.insert(candidate).inserted { solutions.append(candidate) }
         }
         return solutions
     }
+}
+
+/// Which ways of writing a step the solution variants use.
+public enum VariantStyle: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Each step directly, split into tens and units, or with a second decomposition (⅓ each).
+    case mixed
+    /// Each step that has a decomposition into one-digit facts and round numbers is always written
+    /// with one of them (split, column addition, through the next ten, repeated sum, chosen
+    /// uniformly); only steps without one (divisions among them) are written directly. The generator's own
+    /// solution is then not trained on unless every step is direct.
+    case decomposed
 }
 
 /// A problem with several valid written solutions: ``solutions`` starts with the problem's own
@@ -147,10 +228,20 @@ public struct VariedProblem: Sendable, Hashable {
     public var problem: Problem
     /// Distinct valid solutions, the generator's own first.
     public var solutions: [String]
+    /// Whether training uses the generator's own solution too (false when the variant style never
+    /// writes it; see ``VariantStyle/decomposed``).
+    public var trainsOnOwnSolution: Bool
 
     /// A varied problem from its parts.
-    public init(problem: Problem, solutions: [String]) {
+    public init(problem: Problem, solutions: [String], trainsOnOwnSolution: Bool = true) {
         self.problem = problem
         self.solutions = solutions
+        self.trainsOnOwnSolution = trainsOnOwnSolution
+    }
+
+    /// The solutions a training run draws from: ``solutions``, without the generator's own when
+    /// ``trainsOnOwnSolution`` is false (and there is another).
+    public var trainingSolutions: [String] {
+        trainsOnOwnSolution || solutions.count < 2 ? solutions : Array(solutions.dropFirst())
     }
 }

@@ -32,6 +32,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// ``VariedProblem``); each time a problem is drawn for a batch, one of them is picked at random
     /// (from `seed`). 1 keeps the generator's one solution.
     public var solutionVariants: Int = 1
+    /// How the variants write a step (`mixed` or `decomposed`; see ``VariantStyle``).
+    public var variantStyle: String = VariantStyle.mixed.rawValue
 
     // Tokenizer.
     /// Vocabulary size of the byte-level BPE tokenizer trained on the training problems.
@@ -158,6 +160,9 @@ public struct SFTConfig: Sendable, Hashable, Codable {
             quantStage1Fraction >= 0 && quantStage1Fraction <= 1, "quant_stage1_fraction must be in [0, 1]")
         try require(
             (1...64).contains(solutionVariants), "solution_variants must be between 1 and 64 (got \(solutionVariants))")
+        try require(
+            VariantStyle(rawValue: variantStyle) != nil,
+            "variant_style must be \"mixed\" or \"decomposed\" (got \"\(variantStyle)\")")
         try require(devK >= 0, "dev_k must not be negative")
         try require(select == "last" || select == "margin", "select must be \"last\" or \"margin\" (got \"\(select)\")")
         try require(
@@ -194,7 +199,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
         case quant, quantStage1Fraction = "quant_stage1_fraction"
-        case solutionVariants = "solution_variants", devK = "dev_k", select, selectMinGreedy = "select_min_greedy"
+        case solutionVariants = "solution_variants", variantStyle = "variant_style", devK = "dev_k", select
+        case selectMinGreedy = "select_min_greedy"
     }
 
     /// Reads a configuration; absent keys keep their defaults.
@@ -236,6 +242,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.quant, &quant)
         try read(.quantStage1Fraction, &quantStage1Fraction)
         try read(.solutionVariants, &solutionVariants)
+        try read(.variantStyle, &variantStyle)
         try read(.devK, &devK)
         try read(.select, &select)
         try read(.selectMinGreedy, &selectMinGreedy)

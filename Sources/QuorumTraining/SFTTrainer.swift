@@ -85,7 +85,8 @@ public struct SFTTrainer: Sendable {
         do {
             let generator = try ProblemGenerator(config: config.generator)
             train = try generator.generateVaried(
-                split: .train, count: config.trainCount, seed: config.dataSeed, variants: config.solutionVariants)
+                split: .train, count: config.trainCount, seed: config.dataSeed, variants: config.solutionVariants,
+                style: VariantStyle(rawValue: config.variantStyle) ?? .mixed)
             dev = try generator.generate(split: .dev, count: config.devCount, seed: config.dataSeed)
         } catch let error as TaskError {
             throw TrainingError(error.message)
@@ -94,7 +95,7 @@ public struct SFTTrainer: Sendable {
         }
         let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return try run(
-            train: train.map(\.problem), dev: dev, solutions: train.map(\.solutions), dataSeconds: dataSeconds,
+            train: train.map(\.problem), dev: dev, solutions: train.map(\.trainingSolutions), dataSeconds: dataSeconds,
             progress: progress)
     }
 
@@ -146,12 +147,15 @@ public struct SFTTrainer: Sendable {
         let examples = SFTData.examples(trainProblems, tokenizer: tokenizer, format: format)
         let devExamples = SFTData.examples(dev, tokenizer: tokenizer, format: format)
         // The other solutions, tokenized once (the prompt is shared with `examples`).
+        // A list that is just the problem's own solution uses `examples`; a list may also leave it out.
         let variantResponses: [[[Int]]]? = solutions.flatMap { lists in
-            lists.allSatisfy { $0.count == 1 }
+            zip(lists, train).allSatisfy { $0 == [$1.solution] }
                 ? nil
-                : zip(lists, examples).map { list, example in
-                    [example.response]
-                        + list.dropFirst().map { format.responseTokens(solution: $0, tokenizer: tokenizer) }
+                : zip(lists, zip(train, examples)).map { list, pair in
+                    list.map {
+                        $0 == pair.0.solution
+                            ? pair.1.response : format.responseTokens(solution: $0, tokenizer: tokenizer)
+                    }
                 }
         }
         let longestVariant = variantResponses.map { lists in
@@ -189,7 +193,8 @@ public struct SFTTrainer: Sendable {
         var sampler = EpochSampler(exampleCount: examples.count, batchSize: config.batch, seed: config.seed)
         var variantRNG = QuorumTensor.SplitMix64(seed: config.seed, stream: 0x7A1)
         func example(_ index: Int) -> SFTExample {
-            guard let variants = variantResponses?[index], variants.count > 1 else { return examples[index] }
+            guard let variants = variantResponses?[index] else { return examples[index] }
+            guard variants.count > 1 else { return SFTExample(prompt: examples[index].prompt, response: variants[0]) }
             let pick = Int(variantRNG.next() % UInt64(variants.count))
             return SFTExample(prompt: examples[index].prompt, response: variants[pick])
         }

@@ -42,6 +42,9 @@ struct VariantTests {
     static let sample: [VariedProblem] = DataSplit.allCases.flatMap {
         try! generator.generateVaried(split: $0, count: 150, seed: 21, variants: 8)
     }
+    static let decomposedSample: [VariedProblem] = DataSplit.allCases.flatMap {
+        try! generator.generateVaried(split: $0, count: 150, seed: 21, variants: 8, style: .decomposed)
+    }
 
     @Test("the problems do not depend on the number of variants, and variants are deterministic")
     func sameProblems() throws {
@@ -53,9 +56,11 @@ struct VariantTests {
         #expect(single.allSatisfy { $0.solutions == [$0.problem.solution] })
     }
 
-    @Test("every variant's every equality is true, uses the canonical step's operands, and reaches its value")
-    func variantsAreValid() {
-        for varied in Self.sample {
+    @Test(
+        "every variant's every equality is true, uses the canonical step's operands, and reaches its value",
+        arguments: VariantStyle.allCases)
+    func variantsAreValid(style: VariantStyle) {
+        for varied in style == .mixed ? Self.sample : Self.decomposedSample {
             let problem = varied.problem
             #expect(varied.solutions.first == problem.solution)
             #expect(Set(varied.solutions).count == varied.solutions.count, "duplicate variants")
@@ -107,5 +112,51 @@ struct VariantTests {
         #expect(swapped, "no swapped operands")
         let mean = Double(Self.sample.reduce(0) { $0 + $1.solutions.count }) / Double(Self.sample.count)
         #expect(mean >= 4, "mean solutions per problem \(mean)")
+    }
+
+    @Test("decomposed style: the problems are the same; training never writes a decomposable step directly")
+    func decomposed() throws {
+        #expect(Self.decomposedSample.map(\.problem) == Self.sample.map(\.problem))
+        #expect(Self.sample.allSatisfy { $0.trainingSolutions == $0.solutions })
+        var direct = 0
+        var ownLeftOut = 0
+        for varied in Self.decomposedSample {
+            let training = varied.trainingSolutions
+            #expect(!training.isEmpty)
+            if !training.contains(varied.problem.solution) { ownLeftOut += 1 }
+            for line in training.flatMap({ $0.split(separator: "\n").dropLast() }) {
+                guard let chain = chains(in: line).first, chain.count == 2 else { continue }
+                direct += 1
+                // A direct computation: no operand the style would split, add by columns or
+                // through a ten, or sum repeatedly.
+                let parts = chain[0].split(separator: " ")
+                let (a, op, b) = (Int(parts[0])!, parts[1], Int(parts[2])!)
+                let hasTensAndUnits = { (n: Int) in n >= 10 && n % 10 != 0 }
+                switch op {
+                case "+", "-":
+                    // Subtracting through a ten needs a ≥ the next ten above b, plus 2.
+                    let throughTen = b % 10 >= 6 && (op == "+" || a >= b - b % 10 + 12)
+                    #expect(!hasTensAndUnits(b) && !throughTen, "direct \(line)")
+                case "*":
+                    #expect(!hasTensAndUnits(a) && !hasTensAndUnits(b), "direct \(line)")
+                default:
+                    #expect(op == "/", "direct \(line)")
+                }
+            }
+        }
+        #expect(direct > 0)
+        #expect(ownLeftOut > Self.decomposedSample.count / 2, "own solution left out of \(ownLeftOut) problems")
+        let all = Self.decomposedSample.flatMap(\.trainingSolutions)
+        #expect(all.contains { $0.contains(/\d+0 \+ \d+0 \+ \d \+ \d =/) }, "no column addition")
+        #expect(all.contains { $0.contains(/\d+ \+ \d+0 - [1-4] = \d+ - [1-4] =/) }, "no addition through a ten")
+        #expect(all.contains { $0.contains(/\d+ - \d+0 \+ [1-4] = \d+ \+ [1-4] =/) }, "no subtraction through a ten")
+        #expect(
+            !all.contains { $0.contains(/\d \+ \d+0 - [5-9] =|\d - \d+0 \+ [5-9] =/) }, "through a ten with units 1-5")
+        #expect(
+            all.contains { $0.contains(/= (\d+) \+ \1 \+ \1 \+ \1 = \d+ \+ \1 \+ \1 = \d+ \+ \1 =/) }, "no sum of 4")
+        #expect(all.contains { $0.contains(/\d+ \* \d+ \+ \d+ \* \d+/) }, "no split multiplication")
+        // Problems with a decomposable step still get several solutions.
+        let mean = Double(all.count) / Double(Self.decomposedSample.count)
+        #expect(mean >= 3, "mean training solutions per problem \(mean)")
     }
 }

@@ -54,6 +54,39 @@ struct VariantTrainingTests {
         #expect(throws: TrainingError.self) { try invalid.validate() }
     }
 
+    @Test("variant_style loads; an unknown style is refused; decomposed training leaves out the own solution")
+    func variantStyle() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sft-style-\(UUID().uuidString).json")
+        try Data(#"{"solution_variants": 4, "variant_style": "decomposed"}"#.utf8).write(to: file)
+        #expect(try SFTConfig.load(path: file.path).variantStyle == "decomposed")
+        #expect(SFTConfig().variantStyle == "mixed")
+        var invalid = SFTConfig()
+        invalid.variantStyle = "direct"
+        #expect(throws: TrainingError.self) { try invalid.validate() }
+        // A problem whose solution has a decomposable step: only decomposed solutions are listed for
+        // training, and a run on them learns those rather than the generator's own.
+        var config = tinyConfig()
+        config.maxNumber = 40
+        config.trainCount = 8
+        let varied = try ProblemGenerator(config: config.generator).generateVaried(
+            split: .train, count: config.trainCount, seed: config.dataSeed, variants: 4, style: .decomposed)
+        let decomposable = varied.filter { !$0.trainsOnOwnSolution }
+        try #require(!decomposable.isEmpty)
+        #expect(decomposable.allSatisfy { !$0.trainingSolutions.contains($0.problem.solution) })
+        let problems = varied.map(\.problem)
+        let trained = try SFTTrainer(config: config).run(
+            train: problems, dev: [], solutions: varied.map(\.trainingSolutions))
+        let plain = try SFTTrainer(config: config).run(train: problems, dev: [])
+        let own = decomposable.map(\.problem.solution)
+        let first = decomposable.map { $0.trainingSolutions[0] }
+        let subset = decomposable.map(\.problem)
+        // The decomposed solutions are longer, so compare how far each run moves first against own.
+        let trainedGap = meanLogProb(trained, subset, first) - meanLogProb(trained, subset, own)
+        let plainGap = meanLogProb(plain, subset, first) - meanLogProb(plain, subset, own)
+        #expect(plainGap < -1)
+        #expect(trainedGap > plainGap + 10, "trained \(trainedGap), plain \(plainGap)")
+    }
+
     @Test("training draws every listed solution: a second variant is learned only when it is listed")
     func variantsAreTrained() throws {
         let config = tinyConfig()

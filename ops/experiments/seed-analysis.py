@@ -91,14 +91,14 @@ def main():
           f"distinct wrong answers per wrong sample: {sum(distinct_wrong) / max(1, len(distinct_wrong)):.3f}")
     if len(sys.argv) > 2:
         outs = [json.loads(l) for l in open(sys.argv[2])]
-        g = sum(o["greedy"] == o["gold"] for o in outs) / len(outs)
-        m = sum(o["majority"] == o["gold"] for o in outs) / len(outs)
-        se = math.sqrt(max(1e-9, sum(((o["majority"] == o["gold"]) - (o["greedy"] == o["gold"]) - (m - g)) ** 2
+        g = sum(o.get("greedy") == o["gold"] for o in outs) / len(outs)
+        m = sum(o.get("majority") == o["gold"] for o in outs) / len(outs)
+        se = math.sqrt(max(1e-9, sum(((o.get("majority") == o["gold"]) - (o.get("greedy") == o["gold"]) - (m - g)) ** 2
                                       for o in outs) / (len(outs) - 1)) / len(outs))
         print(f"eval: greedy {g:.3f}, majority {m:.3f}, margin {m - g:+.3f} (paired s.e. {se:.3f}), n {len(outs)}")
         # Greedy wrong but majority right, and vice versa.
-        gw = sum(o["greedy"] != o["gold"] and o["majority"] == o["gold"] for o in outs)
-        mw = sum(o["greedy"] == o["gold"] and o["majority"] != o["gold"] for o in outs)
+        gw = sum(o.get("greedy") != o["gold"] and o.get("majority") == o["gold"] for o in outs)
+        mw = sum(o.get("greedy") == o["gold"] and o.get("majority") != o["gold"] for o in outs)
         print(f"majority-only right {gw}, greedy-only right {mw}")
         if len(sys.argv) > 3:
             steps = {}
@@ -109,8 +109,8 @@ def main():
             for o in outs:
                 t = per[steps.get(o["id"], "?")]
                 t[0] += 1
-                t[1] += o["greedy"] == o["gold"]
-                t[2] += o["majority"] == o["gold"]
+                t[1] += o.get("greedy") == o["gold"]
+                t[2] += o.get("majority") == o["gold"]
                 t[3] += sum(a == o["gold"] for a in o["samples"]) / len(o["samples"])
             for s_, (n_, g_, m_, p_) in sorted(per.items(), key=lambda kv: str(kv[0])):
                 print(f"  {s_} steps: {n_} problems, greedy {g_ / n_:.3f}, majority {m_ / n_:.3f}, "
