@@ -1,6 +1,6 @@
 import Foundation
 public import QuorumKafka
-public import QuorumStore
+import QuorumStore
 public import QuorumVoting
 import Synchronization
 
