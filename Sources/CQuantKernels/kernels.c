@@ -251,11 +251,12 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
 }
 
 // ---- W4A16: int4 weights x int16 activations (per-group absmax, `cqk_quantize_int16_groups`).
-// One token (memory-bound: the packed weights are read straight from memory): codes c = q + 8 in [0, 15] are unsigned, so vpmaddubsw multiplies them with the activation's byte
-// planes: lo bytes (unsigned, 0..255) against c (as signed: 0..15) and c (unsigned) against hi bytes
-// (signed). Pair sums are at most 2 * 255 * 15 = 7650 and 2 * 15 * 128 = 3840, so the four of a
-// 128-weight group add up in int16 (<= 30600 and 15360) before one vpmaddwd each widens them
-// (hi part times 256). sum((c - 8) x) = sum(c x) - 8 sum(x) with the lane sums of x precomputed.
+// One token (memory-bound: the packed weights are read straight from memory): codes c = q + 8 in
+// [0, 15] are unsigned, so vpmaddubsw multiplies them with the activation's byte planes: lo bytes
+// (unsigned, 0..255) against c (as signed: 0..15) and c (unsigned) against hi bytes (signed). Pair sums
+// are at most 2 * 255 * 15 = 7650 and 2 * 15 * 128 = 3840, so the four of a 128-weight group add up in
+// int16 (<= 30600 and 15360) before one vpmaddwd each widens them (hi part times 256).
+// sum((c - 8) x) = sum(c x) - 8 sum(x) with the lane sums of x precomputed.
 // Several tokens (compute-bound): each weight row is unpacked once per call into signed int16 in
 // lane order (the activations' `pairs` layout), then one vpmaddwd per 16 weights and token — half the
 // multiplies of the byte planes, no correction term, and the activation operand comes from memory.
@@ -876,9 +877,6 @@ void cqk_f16_to_f32(const uint16_t *h, size_t n, float *out) {
 }
 
 #if CQK_AVX2
-// Scaled dot products of q with `count` keys (`kvstride` apart) into `scores`; returns the largest of
-// them and `m`. Each key's sum runs in two 8-lane accumulators, then
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) like `hsum_ps`; four keys share one transposed reduction.
 // Eight elements of a key/value row (fp32, or binary16 widened exactly by F16C).
 CQK_INLINE __m256 kv_load8(const void *row, size_t i, int half) {
 #if CQK_F16C
@@ -898,6 +896,9 @@ CQK_INLINE __m256 key_dot(const float *q, const void *key, size_t hd, int half) 
     return _mm256_add_ps(a0, a1);
 }
 
+// Scaled dot products of q with `count` keys (`kvstride` apart) into `scores`; returns the largest of
+// them and `m`. Each key's sum runs in two 8-lane accumulators, then
+// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) like `hsum_ps`; four keys share one transposed reduction.
 CQK_INLINE float attend_scores(int half, const float *q, size_t hd, float scale, const void *keys, size_t count,
                                size_t kvstride, float *scores, float m) {
     __m128 mv = _mm_set1_ps(m);
