@@ -243,9 +243,10 @@ public struct QuantizedLinear: Sendable, Codable {
                                             xs.baseAddress!, ln.baseAddress!, sb.baseAddress!
                                         )
                                         let groups = packed.groupsPerRow
-                                        // Chunks of whole row triples (the single-token kernel blocks 3 rows).
+                                        // Chunks of whole row triples (the single-token kernel blocks 3
+                                        // rows) or pairs (the several-token one blocks 2).
                                         Kernels.parallel(
-                                            rows, work: work, threads: threads, alignment: tokens == 1 ? 3 : 1
+                                            rows, work: work, threads: threads, alignment: tokens == 1 ? 3 : 2
                                         ) { range in
                                             cqk_q4_gemm(
                                                 la, ha, pra, xsa, lna, tokens, w.assumingMemoryBound(to: UInt8.self),
