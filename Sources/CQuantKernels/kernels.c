@@ -317,62 +317,51 @@ CQK_INLINE void q4_unpack_row(const uint8_t *w, size_t k, int16_t *out) {
     }
 }
 
-// One unpacked row against `nt` tokens (lane-ordered int16 codes, `k` apart): exact int32 lanes per
-// group, one vpmaddwd per 16 weights and token, folded into fp32 lanes like `q4_group_fold`.
-CQK_INLINE void q4_pairs_tokens(int nt, const int16_t *wq, const int16_t *x, const float *xs, const float *scales,
-                                size_t groups, size_t k, float *y, size_t ystride) {
-    __m256 total[4];
-    for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_ps();
+// `nr` ≤ 2 unpacked rows (`k` apart in `wq`) against `nt` ≤ 4 tokens (lane-ordered int16 codes, `k`
+// apart): one vpmaddwd per 16 weights, row and token, each token's codes loaded once for both rows
+// (0.75 loads per vpmaddwd with two rows). Per group the int32 lane sums are exact, so the order the
+// products go in does not matter; they fold into fp32 lanes like `q4_group_fold`.
+CQK_INLINE void q4_pairs_block(int nr, int nt, const int16_t *wq, const int16_t *x, const float *xs,
+                               const float *scales, size_t groups, size_t k, float *y, size_t ystride) {
+    __m256 total[2][4];
+    for (int i = 0; i < nr; i++)
+        for (int t = 0; t < nt; t++) total[i][t] = _mm256_setzero_ps();
     for (size_t g = 0; g < groups; g++) {
-        __m256i acc[4];
-        for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+        __m256i acc[2][4];
+        for (int i = 0; i < nr; i++)
+            for (int t = 0; t < nt; t++) acc[i][t] = _mm256_setzero_si256();
         size_t end = g * 128 + 128 < k ? g * 128 + 128 : k;
-        for (size_t i = g * 128; i < end; i += 32) {
-            __m256i wa = _mm256_loadu_si256((const __m256i *)(wq + i));
-            __m256i wb = _mm256_loadu_si256((const __m256i *)(wq + i + 16));
+        for (size_t e = g * 128; e < end; e += 16) {
+            __m256i wv[2];
+            for (int i = 0; i < nr; i++) wv[i] = _mm256_loadu_si256((const __m256i *)(wq + i * k + e));
             for (int t = 0; t < nt; t++) {
-                const int16_t *xt = x + (size_t)t * k + i;
-                __m256i pa = _mm256_madd_epi16(wa, _mm256_loadu_si256((const __m256i *)xt));
-                __m256i pb = _mm256_madd_epi16(wb, _mm256_loadu_si256((const __m256i *)(xt + 16)));
-                acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(pa, pb));
+                __m256i xt = _mm256_loadu_si256((const __m256i *)(x + (size_t)t * k + e));
+                for (int i = 0; i < nr; i++) acc[i][t] = _mm256_add_epi32(acc[i][t], _mm256_madd_epi16(wv[i], xt));
             }
         }
-        for (int t = 0; t < nt; t++)
-            total[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_set1_ps(scales[g] * xs[(size_t)t * groups + g]), total[t]);
+        for (int i = 0; i < nr; i++)
+            for (int t = 0; t < nt; t++) {
+                __m256 scale = _mm256_set1_ps(scales[i * groups + g] * xs[(size_t)t * groups + g]);
+                total[i][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[i][t]), scale, total[i][t]);
+            }
     }
-    for (int t = 0; t < nt; t++) y[(size_t)t * ystride] = hsum_ps(total[t]);
+    for (int i = 0; i < nr; i++)
+        for (int t = 0; t < nt; t++) y[(size_t)t * ystride + i] = hsum_ps(total[i][t]);
 }
 
-// Two unpacked rows against `nt` ≤ 4 tokens: each token's codes are loaded once for both rows, so a
-// vpmaddwd costs 0.75 loads instead of 1.25. The int32 lane sums are exact, so adding each product
-// straight into its lane gives the same integers as `q4_pairs_tokens`, and the fold is the same.
-CQK_INLINE void q4_pairs_rows2(int nt, const int16_t *w0, const int16_t *w1, const int16_t *x, const float *xs,
-                               const float *s0, const float *s1, size_t groups, size_t k, float *y, size_t ystride) {
-    __m256 total0[4], total1[4];
-    for (int t = 0; t < nt; t++) total0[t] = total1[t] = _mm256_setzero_ps();
-    for (size_t g = 0; g < groups; g++) {
-        __m256i acc0[4], acc1[4];
-        for (int t = 0; t < nt; t++) acc0[t] = acc1[t] = _mm256_setzero_si256();
-        size_t end = g * 128 + 128 < k ? g * 128 + 128 : k;
-        for (size_t i = g * 128; i < end; i += 16) {
-            __m256i u = _mm256_loadu_si256((const __m256i *)(w0 + i));
-            __m256i v = _mm256_loadu_si256((const __m256i *)(w1 + i));
-            for (int t = 0; t < nt; t++) {
-                __m256i xt = _mm256_loadu_si256((const __m256i *)(x + (size_t)t * k + i));
-                acc0[t] = _mm256_add_epi32(acc0[t], _mm256_madd_epi16(u, xt));
-                acc1[t] = _mm256_add_epi32(acc1[t], _mm256_madd_epi16(v, xt));
-            }
-        }
-        for (int t = 0; t < nt; t++) {
-            float xg = xs[(size_t)t * groups + g];
-            total0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0[t]), _mm256_set1_ps(s0[g] * xg), total0[t]);
-            total1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1[t]), _mm256_set1_ps(s1[g] * xg), total1[t]);
-        }
+// `nr` unpacked rows against every token, four at a time.
+CQK_INLINE void q4_pairs_rows(int nr, const int16_t *wq, const int16_t *x, const float *xs, const float *scales,
+                              size_t tokens, size_t groups, size_t k, float *y, size_t ystride) {
+    size_t t = 0;
+#define Q4_TILE(n) q4_pairs_block(nr, n, wq, x + t * k, xs + t * groups, scales, groups, k, y + t * ystride, ystride)
+    for (; t + 4 <= tokens; t += 4) Q4_TILE(4);
+    switch (tokens - t) {
+        case 3: Q4_TILE(3); break;
+        case 2: Q4_TILE(2); break;
+        case 1: Q4_TILE(1); break;
+        default: break;
     }
-    for (int t = 0; t < nt; t++) {
-        y[(size_t)t * ystride] = hsum_ps(total0[t]);
-        y[(size_t)t * ystride + 1] = hsum_ps(total1[t]);
-    }
+#undef Q4_TILE
 }
 
 void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, const float *xscales,
@@ -387,35 +376,13 @@ void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, co
     // Rows are unpacked once for all tokens (L1-resident: 2 k bytes each), two at a time.
     int16_t stack[2 * 4096];
     int16_t *wq = k <= 4096 ? stack : (int16_t *)malloc(2 * k * sizeof(int16_t));
-    size_t r = rowBegin;
-    for (; r + 2 <= rowEnd; r += 2) {
-        q4_unpack_row(w + r * (k / 2), k, wq);
-        q4_unpack_row(w + (r + 1) * (k / 2), k, wq + k);
-        const float *sr = scales + r * groups;
-        size_t t = 0;
-#define Q4_TILE2(n) q4_pairs_rows2(n, wq, wq + k, xpairs + t * k, xscales + t * groups, sr, sr + groups, groups, k, y + t * ystride + r, ystride)
-        for (; t + 4 <= tokens; t += 4) Q4_TILE2(4);
-        switch (tokens - t) {
-            case 3: Q4_TILE2(3); break;
-            case 2: Q4_TILE2(2); break;
-            case 1: Q4_TILE2(1); break;
-            default: break;
-        }
-#undef Q4_TILE2
-    }
-    for (; r < rowEnd; r++) {
-        q4_unpack_row(w + r * (k / 2), k, wq);
-        const float *sr = scales + r * groups;
-        size_t t = 0;
-#define Q4_TILE(n) q4_pairs_tokens(n, wq, xpairs + t * k, xscales + t * groups, sr, groups, k, y + t * ystride + r, ystride)
-        for (; t + 4 <= tokens; t += 4) Q4_TILE(4);
-        switch (tokens - t) {
-            case 3: Q4_TILE(3); break;
-            case 2: Q4_TILE(2); break;
-            case 1: Q4_TILE(1); break;
-            default: break;
-        }
-#undef Q4_TILE
+    for (size_t r = rowBegin; r < rowEnd; r += 2) {
+        int nr = rowEnd - r >= 2 ? 2 : 1;
+        for (int i = 0; i < nr; i++) q4_unpack_row(w + (r + i) * (k / 2), k, wq + i * k);
+        if (nr == 2)
+            q4_pairs_rows(2, wq, xpairs, xscales, scales + r * groups, tokens, groups, k, y + r, ystride);
+        else
+            q4_pairs_rows(1, wq, xpairs, xscales, scales + r * groups, tokens, groups, k, y + r, ystride);
     }
     if (wq != stack) free(wq);
 }
@@ -519,38 +486,6 @@ void cqk_t2_gemm(const int8_t *x, size_t xstride, size_t tokens, const int32_t *
             }
             y[t * ystride + r] = s;
         }
-}
-
-// Two unpacked rows against `nt` ≤ 4 tokens: each token's codes are loaded once for both rows, so a
-// vpmaddwd costs 0.75 loads instead of 1.25. The int32 lane sums are exact, so adding each product
-// straight into its lane gives the same integers as `q4_pairs_tokens`, and the fold is the same.
-CQK_INLINE void q4_pairs_rows2(int nt, const int16_t *w0, const int16_t *w1, const int16_t *x, const float *xs,
-                               const float *s0, const float *s1, size_t groups, size_t k, float *y, size_t ystride) {
-    __m256 total0[4], total1[4];
-    for (int t = 0; t < nt; t++) total0[t] = total1[t] = _mm256_setzero_ps();
-    for (size_t g = 0; g < groups; g++) {
-        __m256i acc0[4], acc1[4];
-        for (int t = 0; t < nt; t++) acc0[t] = acc1[t] = _mm256_setzero_si256();
-        size_t end = g * 128 + 128 < k ? g * 128 + 128 : k;
-        for (size_t i = g * 128; i < end; i += 16) {
-            __m256i u = _mm256_loadu_si256((const __m256i *)(w0 + i));
-            __m256i v = _mm256_loadu_si256((const __m256i *)(w1 + i));
-            for (int t = 0; t < nt; t++) {
-                __m256i xt = _mm256_loadu_si256((const __m256i *)(x + (size_t)t * k + i));
-                acc0[t] = _mm256_add_epi32(acc0[t], _mm256_madd_epi16(u, xt));
-                acc1[t] = _mm256_add_epi32(acc1[t], _mm256_madd_epi16(v, xt));
-            }
-        }
-        for (int t = 0; t < nt; t++) {
-            float xg = xs[(size_t)t * groups + g];
-            total0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0[t]), _mm256_set1_ps(s0[g] * xg), total0[t]);
-            total1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1[t]), _mm256_set1_ps(s1[g] * xg), total1[t]);
-        }
-    }
-    for (int t = 0; t < nt; t++) {
-        y[(size_t)t * ystride] = hsum_ps(total0[t]);
-        y[(size_t)t * ystride + 1] = hsum_ps(total1[t]);
-    }
 }
 
 void cqk_q4_gemm(const int8_t *xlo, const int8_t *xhi, const int16_t *xpairs, const float *xscales,
