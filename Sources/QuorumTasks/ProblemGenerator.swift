@@ -85,6 +85,6 @@ public struct ProblemGenerator: Sendable {
             problem: problem,
             solutions: SolutionStep.solutions(
                 of: storySteps, answer: answer, count: variants, style: style, rng: &variantRNG),
-            trainsOnOwnSolution: style != .decomposed || storySteps.allSatisfy(\.directOnly))
+            trainsOnOwnSolution: style == .mixed || storySteps.allSatisfy(\.directOnly))
     }
 }

@@ -158,14 +158,11 @@ struct SolutionStep: Sendable, Hashable {
         return capitalizingFirst(template.replacing(Self.slot, with: expression))
     }
 
-    /// A random way of writing the step. Operands swapped with probability ½ (not in a decomposed
-    /// ``VariantStyle/shortcut`` step). ``VariantStyle/mixed``: no decomposition, the tens-and-units split or the alternative one
-    /// with probability ⅓ each, expression first with probability ½. ``VariantStyle/decomposed``:
-    /// one of the decompositions the step has (``Form/decompositions``), uniformly, the direct form
-    /// only when it has none; expression first with probability ½. ``VariantStyle/shortcut``: a step
-    /// with a decomposition is written directly inside its sentence with probability
-    /// ``shortcutShare``, otherwise with one of its decompositions, uniformly, worked out before
-    /// the sentence, operands unswapped.
+    /// A random way of writing the step. Both styles: operands swapped and expression first each
+    /// with probability ½. ``VariantStyle/mixed``: no decomposition, the tens-and-units split or the
+    /// alternative one with probability ⅓ each. ``VariantStyle/decomposed``: one of the
+    /// decompositions the step has (``Form/decompositions``), uniformly; the direct form only when
+    /// it has none.
     func randomChoice(_ style: VariantStyle, _ rng: inout SplitMix64) -> Choice {
         let swapped = rng.chance(1, in: 2)
         var choice = Choice(swapped: swapped)
@@ -176,22 +173,10 @@ struct SolutionStep: Sendable, Hashable {
             let (a, b) = operands(choice)
             let available = Form.decompositions.filter { middleSteps($0, a, b) != nil }
             if !available.isEmpty { choice.form = rng.pick(available) }
-        case .shortcut:
-            // Worked out first with the operands in their own order, so the line's first token (the
-            // first operand's first digit, against the sentence's first word) tells the two ways apart.
-            let available = Form.decompositions.filter { middleSteps($0, left, right) != nil }
-            if !available.isEmpty && !rng.chance(Self.shortcutShare.numerator, in: Self.shortcutShare.denominator) {
-                return Choice(swapped: false, form: rng.pick(available), expressionFirst: true)
-            }
-            return choice
         }
         choice.expressionFirst = rng.chance(1, in: 2)
         return choice
     }
-
-    /// How often ``VariantStyle/shortcut`` writes a decomposable step directly: 3 in 5. More than
-    /// any decomposition, fewer than all of them together.
-    static let shortcutShare = (numerator: 3, denominator: 5)
 
     /// Whether ``VariantStyle/decomposed`` writes this step only in its direct form (it has no
     /// decomposition in either operand order).
@@ -202,10 +187,9 @@ struct SolutionStep: Sendable, Hashable {
         }
     }
 
-    /// Up to `count` solutions of the steps `steps` ending in `#### answer`: first the generator's
-    /// own, then random ways of writing each step in `style`, drawn from `rng`. They are distinct
-    /// (fewer when the steps allow fewer distinct texts), except in ``VariantStyle/shortcut``, which
-    /// keeps repeats so that training sees each way as often as it was drawn.
+    /// Up to `count` distinct solutions of the steps `steps` ending in `#### answer`: first the
+    /// generator's own, then random ways of writing each step in `style`, drawn from `rng` (fewer
+    /// when the steps allow fewer distinct texts).
     static func solutions(
         of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, rng: inout SplitMix64
     ) -> [String] {
@@ -213,10 +197,6 @@ struct SolutionStep: Sendable, Hashable {
             (zip(steps, choices).map { $0.line($1) } + ["#### \(answer)"]).joined(separator: "\n")
         }
         var solutions = [text(steps.map { _ in .canonical })]
-        if style == .shortcut {
-            while solutions.count < count { solutions.append(text(steps.map { $0.randomChoice(style, &rng) })) }
-            return solutions
-        }
         var seen = Set(solutions)
         var attempts = 0
         while solutions.count < count && attempts < count * 8 {
@@ -237,12 +217,6 @@ public enum VariantStyle: String, Sendable, Hashable, CaseIterable, Codable {
     /// uniformly); only steps without one (divisions among them) are written directly. The generator's own
     /// solution is then not trained on unless every step is direct.
     case decomposed
-    /// Each step that has a decomposition is written directly with probability 3/5 (the single
-    /// most likely way, a shortcut greedy decoding always takes), otherwise worked out first with
-    /// one of its decompositions. A model that has not yet mastered the direct facts then fails
-    /// greedily on the hard steps, while two samples in five take a reliable path: the regime in
-    /// which a majority vote beats greedy decoding.
-    case shortcut
 }
 
 /// A problem with several valid written solutions: ``solutions`` starts with the problem's own

@@ -32,7 +32,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// ``VariedProblem``); each time a problem is drawn for a batch, one of them is picked at random
     /// (from `seed`). 1 keeps the generator's one solution.
     public var solutionVariants: Int = 1
-    /// How the variants write a step (`mixed`, `decomposed` or `shortcut`; see ``VariantStyle``).
+    /// How the variants write a step (`mixed` or `decomposed`; see ``VariantStyle``).
     public var variantStyle: String = VariantStyle.mixed.rawValue
 
     // Tokenizer.
@@ -162,7 +162,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
             (1...64).contains(solutionVariants), "solution_variants must be between 1 and 64 (got \(solutionVariants))")
         try require(
             VariantStyle(rawValue: variantStyle) != nil,
-            "variant_style must be \"mixed\", \"decomposed\" or \"shortcut\" (got \"\(variantStyle)\")")
+            "variant_style must be \"mixed\" or \"decomposed\" (got \"\(variantStyle)\")")
         try require(devK >= 0, "dev_k must not be negative")
         try require(select == "last" || select == "margin", "select must be \"last\" or \"margin\" (got \"\(select)\")")
         try require(

@@ -45,17 +45,6 @@ struct VariantTests {
     static let decomposedSample: [VariedProblem] = DataSplit.allCases.flatMap {
         try! generator.generateVaried(split: $0, count: 150, seed: 21, variants: 8, style: .decomposed)
     }
-    static let shortcutSample: [VariedProblem] = DataSplit.allCases.flatMap {
-        try! generator.generateVaried(split: $0, count: 150, seed: 21, variants: 8, style: .shortcut)
-    }
-
-    static func sample(_ style: VariantStyle) -> [VariedProblem] {
-        switch style {
-        case .mixed: sample
-        case .decomposed: decomposedSample
-        case .shortcut: shortcutSample
-        }
-    }
 
     @Test("the problems do not depend on the number of variants, and variants are deterministic")
     func sameProblems() throws {
@@ -71,15 +60,11 @@ struct VariantTests {
         "every variant's every equality is true, uses the canonical step's operands, and reaches its value",
         arguments: VariantStyle.allCases)
     func variantsAreValid(style: VariantStyle) {
-        for varied in Self.sample(style) {
+        for varied in style == .mixed ? Self.sample : Self.decomposedSample {
             let problem = varied.problem
             #expect(varied.solutions.first == problem.solution)
-            if style == .shortcut {
-                #expect(varied.solutions.count == 8, "repeats are kept")
-            } else {
-                #expect(Set(varied.solutions).count == varied.solutions.count, "duplicate variants")
-                #expect((1...8).contains(varied.solutions.count))
-            }
+            #expect(Set(varied.solutions).count == varied.solutions.count, "duplicate variants")
+            #expect((1...8).contains(varied.solutions.count))
             let canonical = problem.solution.split(separator: "\n").dropLast().map { steps(in: $0)[0] }
             for solution in varied.solutions {
                 var lines = solution.split(separator: "\n")
@@ -173,42 +158,5 @@ struct VariantTests {
         // Problems with a decomposable step still get several solutions.
         let mean = Double(all.count) / Double(Self.decomposedSample.count)
         #expect(mean >= 3, "mean training solutions per problem \(mean)")
-    }
-
-    @Test("shortcut style: a decomposable step is written directly in 3 of 5 draws, otherwise decomposed first")
-    func shortcut() throws {
-        #expect(Self.shortcutSample.map(\.problem) == Self.sample.map(\.problem))
-        var direct = 0
-        var decomposed = 0
-        for varied in Self.shortcutSample {
-            #expect(varied.trainingSolutions == varied.solutions)
-            let steps = varied.problem.solution.split(separator: "\n").dropLast().map { line in
-                chains(in: line)[0][0].split(separator: " ")
-            }
-            // The draws after the generator's own solution, line by line against its steps.
-            for solution in varied.solutions.dropFirst() {
-                for (line, parts) in zip(solution.split(separator: "\n"), steps) {
-                    let (a, op, b) = (Int(parts[0])!, parts[1], Int(parts[2])!)
-                    let step = SolutionStep(
-                        left: a, operation: Operation(rawValue: String(op))!, right: b, value: 0, template: "")
-                    // Decomposable in the generator's operand order (the order a decomposition keeps).
-                    guard SolutionStep.Form.decompositions.contains(where: { step.middleSteps($0, a, b) != nil })
-                    else { continue }
-                    let chain = chains(in: line)[0]
-                    let first = line.range(of: chain.joined(separator: " = "))!.lowerBound == line.startIndex
-                    if chain.count == 2 {
-                        direct += 1
-                        #expect(!first, "a direct step inside its sentence: \(line)")
-                    } else {
-                        decomposed += 1
-                        #expect(first, "a decomposed step before its sentence: \(line)")
-                        #expect(line.hasPrefix("\(a) \(op) \(b) = "), "a decomposed step keeps its order: \(line)")
-                    }
-                }
-            }
-        }
-        let share = Double(direct) / Double(direct + decomposed)
-        #expect(direct + decomposed > 1000)
-        #expect(abs(share - 0.6) < 0.03, "direct share \(share) of \(direct + decomposed) decomposable steps")
     }
 }
