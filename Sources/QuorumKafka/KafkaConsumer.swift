@@ -130,6 +130,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits positions to the group, synchronously: when this returns, the broker has them.
+    /// After the group went on without this member the commit fails with an error whose
+    /// ``KafkaError/isLostCommit`` is true; the messages go to the partitions' new owner again.
     public func commit(_ positions: [KafkaTopicPartitionOffset]) async throws(KafkaError) {
         guard !positions.isEmpty else { return }
         try checkOpen()
@@ -141,6 +143,20 @@ public final class KafkaConsumer: Sendable {
             if let (partition, err) = TopicPartitionList.firstError(list) {
                 throw KafkaError(err, "commit of \(partition)")
             }
+        }
+    }
+
+    /// ``commit(_:)``, except that a commit the group no longer accepts because it rebalanced without
+    /// this member (``KafkaError/isLostCommit``) returns false instead of throwing: for consumers
+    /// whose processing tolerates redelivery.
+    @discardableResult
+    public func commitUnlessRebalanced(_ positions: [KafkaTopicPartitionOffset]) async throws(KafkaError) -> Bool {
+        do {
+            try await commit(positions)
+            return true
+        } catch {
+            if error.isLostCommit { return false }
+            throw error
         }
     }
 

@@ -33,6 +33,14 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         public static let invalidConfiguration = Code(rawValue: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue)
         /// librdkafka raised a fatal error; the client must be recreated.
         public static let fatal = Code(rawValue: RD_KAFKA_RESP_ERR__FATAL.rawValue)
+        /// The group coordinator does not know this member any more (its session expired).
+        public static let unknownMemberID = Code(rawValue: RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID.rawValue)
+        /// The group moved to a new generation without this member.
+        public static let illegalGeneration = Code(rawValue: RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION.rawValue)
+        /// The group is rebalancing.
+        public static let rebalanceInProgress = Code(rawValue: RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue)
+        /// librdkafka noticed that this member's partitions were taken away.
+        public static let assignmentLost = Code(rawValue: RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST.rawValue)
         /// The client was used after it was closed.
         public static let closed = Code(rawValue: -10_001)
         /// The librdkafka loaded at run time is too old for Quorum.
@@ -68,6 +76,14 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     /// Throws when `err` is not `RD_KAFKA_RESP_ERR_NO_ERROR`: the one place result codes become errors.
     static func check(_ err: rd_kafka_resp_err_t, _ context: @autoclosure () -> String) throws(KafkaError) {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context()) }
+    }
+
+    /// Whether a commit failed because the group went on without this member (its session expired,
+    /// for example while the machine was starved of CPU, and the group rebalanced). Nothing is lost:
+    /// whoever owns the partitions now is given the uncommitted messages again, and this member
+    /// rejoins on its next poll. A consumer whose processing tolerates redelivery can carry on.
+    public var isLostCommit: Bool {
+        [.unknownMemberID, .illegalGeneration, .rebalanceInProgress, .assignmentLost].contains(code)
     }
 
     public var description: String { "Kafka error \(code): \(message)" }

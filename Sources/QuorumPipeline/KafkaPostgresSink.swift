@@ -47,6 +47,9 @@ public struct SinkStatistics: Sendable, Equatable, Codable {
     public var retries = 0
     /// Seconds spent inside committed batch transactions (for the sink's rows/s capacity).
     public var storeSeconds = 0.0
+    /// Kafka commits refused because the group had rebalanced without this sink (harmless: the
+    /// positions are in PostgreSQL, which the partitions' next owner reads).
+    public var lostCommits = 0
 }
 
 /// Consumes a topic into PostgreSQL with an exactly-once effect.
@@ -105,7 +108,9 @@ public final class KafkaPostgresSink: Sendable {
         }
         guard !batch.isEmpty else { return 0 }
         let positions = try await store(batch)
-        try await consumer.commit(positions)
+        // A commit lost to a rebalance is harmless: PostgreSQL holds the positions, and the
+        // partitions' new owner starts from them.
+        if try await !consumer.commitUnlessRebalanced(positions) { statistics.withLock { $0.lostCommits += 1 } }
         return batch.count
     }
 

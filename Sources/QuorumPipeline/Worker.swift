@@ -13,6 +13,9 @@ public struct WorkerStatistics: Sendable, Equatable, Codable {
     /// Tasks that could not be read (their offsets are committed; the round manager re-publishes
     /// whatever stays without a vote record).
     public var unreadableTasks = 0
+    /// Commits the group no longer accepted because it had rebalanced without this worker (see
+    /// ``QuorumKafka/KafkaError/isLostCommit``); their tasks were redelivered to the new owner.
+    public var lostCommits = 0
 }
 
 /// A sampling worker: reads tasks of one pipeline from `quorum.NAME.tasks` in the pipeline's
@@ -74,6 +77,13 @@ public final class Worker: Sendable {
         await producer.close()
     }
 
+    /// Commits `positions`; a commit the group no longer accepts (this worker was rebalanced away,
+    /// e.g. on a CPU-starved machine) is counted and skipped: the tasks go to their new owner again,
+    /// and the vote records they produce twice are stored once (the sink's handler is idempotent).
+    private func commit(_ positions: [KafkaTopicPartitionOffset]) async throws {
+        if try await !consumer.commitUnlessRebalanced(positions) { statistics.withLock { $0.lostCommits += 1 } }
+    }
+
     private func nextBatch() async throws -> [(task: TaskMessage, message: KafkaMessage)] {
         var batch: [(task: TaskMessage, message: KafkaMessage)] = []
         while batch.count < maxProblemsPerBatch {
@@ -84,7 +94,7 @@ public final class Worker: Sendable {
                 batch.append((task, message))
             } catch {
                 statistics.withLock { $0.unreadableTasks += 1 }
-                try await consumer.commit(message)
+                try await commit([message.nextPosition])
             }
         }
         return batch
@@ -137,7 +147,7 @@ public final class Worker: Sendable {
             let position = item.message.nextPosition
             next[position.topicPartition] = max(next[position.topicPartition] ?? 0, position.offset)
         }
-        try await consumer.commit(
+        try await commit(
             next.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
         statistics.withLock {
             $0.problems += batch.count

@@ -116,7 +116,9 @@ struct WorkerCommand: AsyncParsableCommand {
         log("[worker \(workerName)] waiting for tasks of \(spec.name) on \(spec.tasksTopic)")
         try rethrowUnlessStopped(await awaitUntilStopped(Task { try await worker.run() }))
         await worker.close()
-        log("[worker \(workerName)] stopped after \(worker.stats.problems) problems; \(counters.line)")
+        let lost = worker.stats.lostCommits
+        let lostLine = lost > 0 ? "; \(lost) commits lost to rebalances (their tasks were redelivered)" : ""
+        log("[worker \(workerName)] stopped after \(worker.stats.problems) problems; \(counters.line)\(lostLine)")
     }
 }
 
@@ -165,6 +167,7 @@ struct SinkCommand: AsyncParsableCommand {
     static func line(_ stats: SinkStatistics) -> String {
         "\(stats.applied) stored, \(stats.skippedAsDuplicate + stats.reapplied) seen before, "
             + "\(stats.deadLettered) dead letters in \(stats.batches) batches; "
+            + (stats.lostCommits > 0 ? "\(stats.lostCommits) Kafka commits lost to rebalances; " : "")
             + String(
                 format: "%.2f s in transactions (%.0f records/s)", stats.storeSeconds,
                 stats.storeSeconds > 0 ? Double(stats.applied + stats.deadLettered) / stats.storeSeconds : 0)

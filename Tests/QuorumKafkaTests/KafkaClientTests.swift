@@ -29,6 +29,20 @@ struct LibrdkafkaVersionTests {
     }
 }
 
+@Suite("Kafka errors")
+struct KafkaErrorTests {
+    @Test("a commit refused after a rebalance is recognised as lost, other failures are not")
+    func lostCommits() {
+        let lost: [KafkaError.Code] = [.unknownMemberID, .illegalGeneration, .rebalanceInProgress, .assignmentLost]
+        let names = ["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS", "_ASSIGNMENT_LOST"]
+        #expect(lost.map(\.description) == names)
+        for code in lost { #expect(KafkaError(code: code, message: "commit").isLostCommit) }
+        for code in [KafkaError.Code.timedOut, .fatal, .allBrokersDown, .unknownTopicOrPartition, .closed] {
+            #expect(!KafkaError(code: code, message: "commit").isLostCommit, "\(code)")
+        }
+    }
+}
+
 @Suite("Kafka client against librdkafka's mock cluster")
 struct KafkaMockClusterTests {
     @Test func aRejectedPropertyNamesItself() {
