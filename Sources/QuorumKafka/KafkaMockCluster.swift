@@ -26,6 +26,13 @@ public final class KafkaMockCluster: Sendable {
         owner.destroy()
     }
 
+    /// Makes the cluster answer the next `count` requests of Kafka protocol API `apiKey` (for example
+    /// 8, OffsetCommit) with `code`, as a real broker would after a rebalance or a failure.
+    public func failNextRequests(apiKey: Int16, with code: KafkaError.Code, count: Int = 1) {
+        let errors = [rd_kafka_resp_err_t](repeating: rd_kafka_resp_err_t(code.rawValue), count: count)
+        rd_kafka_mock_push_request_errors_array(cluster.pointer, apiKey, count, errors)
+    }
+
     /// Creates a topic with `partitions` partitions.
     public func createTopic(_ name: String, partitions: Int) throws(KafkaError) {
         try KafkaError.check(

@@ -57,6 +57,48 @@ struct KafkaMockClusterTests {
         }
     }
 
+    @Test("a commit the group refuses after a rebalance is lost, not fatal; the next one sticks")
+    func aCommitRefusedAfterARebalance() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("tasks", partitions: 1)
+        let kafka = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: kafka)
+        for index in 0..<2 { _ = try await producer.send(topic: "tasks", key: nil, value: Array("\(index)".utf8)) }
+        await producer.close()
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(kafka: kafka, groupID: "lost-group"), topics: ["tasks"])
+        var first: KafkaMessage?
+        for try await message in consumer.messages {
+            first = message
+            break
+        }
+        let message = try #require(first)
+        // OffsetCommit (API key 8) refused as after an expired session.
+        cluster.failNextRequests(apiKey: 8, with: .unknownMemberID)
+        do {
+            try await consumer.commit(message)
+            Issue.record("the refused commit did not throw")
+        } catch {
+            #expect(error.isLostCommit, "\(error)")
+        }
+        cluster.failNextRequests(apiKey: 8, with: .illegalGeneration)
+        #expect(try await consumer.commitUnlessRebalanced([message.nextPosition]) == false)
+        // The member rejoins on its next polls and, nothing being committed, gets the message again.
+        var again: KafkaMessage?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while again == nil, ContinuousClock.now < deadline {
+            if let next = try await consumer.poll(timeoutMilliseconds: 200), next.offset == message.offset {
+                again = next
+            }
+        }
+        let redelivered = try #require(again)
+        #expect(redelivered.value == message.value)
+        #expect(try await consumer.commitUnlessRebalanced([redelivered.nextPosition]))
+        let committed = try await consumer.committed([message.nextPosition.topicPartition])
+        #expect(committed.map(\.offset) == [message.offset + 1])
+        await consumer.close()
+    }
+
     @Test func producedMessagesArriveInOrderPerKeyAndCommitsStick() async throws {
         let cluster = try KafkaMockCluster(brokers: 1)
         try cluster.createTopic("votes", partitions: 3)
