@@ -377,11 +377,7 @@ public struct PipelineRunner: Sendable {
         var problems: [RoundProblem] = []
         for source in spec.problems {
             if let synthetic = source.synthetic {
-                var config = GeneratorConfig()
-                if let low = synthetic.minSteps { config.minSteps = low }
-                if let high = synthetic.maxSteps { config.maxSteps = high }
-                if let number = synthetic.maxNumber { config.maxNumber = number }
-                let generated = try ProblemGenerator(config: config).generate(
+                let generated = try ProblemGenerator(config: synthetic.generator).generate(
                     split: .train, count: synthetic.count, seed: synthetic.seed)
                 problems += generated.map {
                     RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "synthetic")

@@ -1,4 +1,5 @@
 import Foundation
+public import QuorumTasks
 import Yams
 
 /// A pipeline job, as written in `pipelines/NAME.yaml`.
@@ -68,6 +69,17 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
             public var minSteps: Int?
             public var maxSteps: Int?
             public var maxNumber: Int?
+            public var maxResult: Int?
+
+            /// The generator knobs, absent ones at the generator's defaults.
+            public var generator: GeneratorConfig {
+                var config = GeneratorConfig()
+                if let minSteps { config.minSteps = minSteps }
+                if let maxSteps { config.maxSteps = maxSteps }
+                if let maxNumber { config.maxNumber = maxNumber }
+                config.maxResult = maxResult
+                return config
+            }
         }
 
         /// Settings of the self-generated source.
@@ -175,6 +187,7 @@ extension PipelineSpec.ProblemSource {
 extension PipelineSpec.ProblemSource.Synthetic {
     enum CodingKeys: String, CodingKey {
         case seed, count, minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number"
+        case maxResult = "max_result"
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuorumTasks
 import Yams
 
 /// A problem in a pipeline spec, located in its file.
@@ -76,11 +77,9 @@ extension PipelineSpec {
             )
             if let synthetic = source.synthetic {
                 try require(synthetic.count > 0, ["problems", "\(index)", "synthetic", "count"], "must be at least 1")
-                if let low = synthetic.minSteps, let high = synthetic.maxSteps {
-                    try require(
-                        1 <= low && low <= high && high <= 4, ["problems", "\(index)", "synthetic"],
-                        "steps must satisfy 1 ≤ min_steps ≤ max_steps ≤ 4")
-                }
+                do { try synthetic.generator.validate() } catch let error as TaskError {
+                    try require(false, ["problems", "\(index)", "synthetic"], error.message)
+                } catch { try require(false, ["problems", "\(index)", "synthetic"], "\(error)") }
             }
             if let generated = source.selfGenerated {
                 try require(
@@ -142,7 +141,7 @@ struct NodeLocator {
         ],
         "model": ["path", "train_config"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
-        "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number"],
+        "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number", "max_result"],
         "problems.*.self_generated": ["count", "seed"],
         "sampling": ["k", "temperature", "top_p", "max_new_tokens", "extra_samples", "extra_temperature"],
         "trainer": ["epochs", "learning_rate", "batch_size", "beta", "alpha", "dev_count"],

@@ -6,18 +6,25 @@ public struct GeneratorConfig: Sendable, Hashable, Codable {
     public var maxSteps: Int
     /// The largest number drawn for a basic quantity (a count, price, rate or amount added); at
     /// least 10. Totals a question states (a bill, a tank's size) and every intermediate result stay
-    /// within ``maxResult``.
+    /// within ``resultLimit``.
     public var maxNumber: Int
+    /// The largest intermediate or final result, and the largest number a question states; nil
+    /// leaves it at ten times ``maxNumber`` (at least 100). Lowering it keeps every number of a
+    /// problem short (99 keeps them to two digits) without making it take fewer steps.
+    public var maxResult: Int?
 
-    /// Settings with the given knobs (defaults: 1–4 steps, basic numbers up to 50).
-    public init(minSteps: Int = 1, maxSteps: Int = 4, maxNumber: Int = 50) {
+    /// Settings with the given knobs (defaults: 1–4 steps, basic numbers up to 50, results up to
+    /// ten times that).
+    public init(minSteps: Int = 1, maxSteps: Int = 4, maxNumber: Int = 50, maxResult: Int? = nil) {
         self.minSteps = minSteps
         self.maxSteps = maxSteps
         self.maxNumber = maxNumber
+        self.maxResult = maxResult
     }
 
-    /// The largest intermediate or final result allowed: ten times ``maxNumber``, at least 100.
-    public var maxResult: Int { max(100, maxNumber * 10) }
+    /// The largest intermediate or final result allowed: ``maxResult`` if set, otherwise ten times
+    /// ``maxNumber``, at least 100.
+    public var resultLimit: Int { maxResult ?? max(100, maxNumber * 10) }
 
     /// The steps range every template supports.
     public static let supportedSteps = 1...4
@@ -34,6 +41,12 @@ public struct GeneratorConfig: Sendable, Hashable, Codable {
         }
         guard (10...1_000_000).contains(maxNumber) else {
             throw TaskError(.invalidConfiguration, "max-number must be between 10 and 1000000 (got \(maxNumber))")
+        }
+        if let maxResult, !(maxNumber...10_000_000).contains(maxResult) {
+            throw TaskError(
+                .invalidConfiguration,
+                "max-result must be between max-number (\(maxNumber)) and 10000000 (got \(maxResult)); "
+                    + "leave it out for ten times max-number")
         }
     }
 }

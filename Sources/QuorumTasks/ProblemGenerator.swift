@@ -48,8 +48,9 @@ public struct ProblemGenerator: Sendable {
                 throw TaskError(
                     .exhausted,
                     "found only \(problems.count) of \(count) distinct \(split.rawValue) problems with steps "
-                        + "\(config.minSteps)–\(config.maxSteps) and max-number \(config.maxNumber); ask for fewer, "
-                        + "raise --max-number, or widen the steps range")
+                        + "\(config.minSteps)–\(config.maxSteps), max-number \(config.maxNumber) and max-result "
+                        + "\(config.resultLimit); ask for fewer, raise --max-number or --max-result, or widen the "
+                        + "steps range")
             }
             guard let varied = candidate(&rng, split: split, variants: variants, style: style),
                 seen.insert(DataSplit.normalize(varied.problem.question)).inserted

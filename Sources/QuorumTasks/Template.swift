@@ -20,7 +20,7 @@ struct TemplateContext {
     /// A context with a fresh story.
     init(rng: SplitMix64, config: GeneratorConfig) {
         self.rng = rng
-        self.story = Story(maxResult: config.maxResult)
+        self.story = Story(maxResult: config.resultLimit)
         self.maxNumber = config.maxNumber
     }
 
@@ -38,9 +38,9 @@ struct TemplateContext {
         return choices.isEmpty ? nil : rng.pick(choices)
     }
 
-    /// A number in `low...high` (clamped) that is a multiple of `factor`, if one exists.
+    /// A number in `low...high` (clamped to the result limit) that is a multiple of `factor`, if one exists.
     mutating func multiple(of factor: Int, _ low: Int, _ high: Int) -> Int? {
-        let top = min(high, maxNumber * 10)
+        let top = min(high, story.maxResult)
         let first = (low + factor - 1) / factor
         let last = top / factor
         guard first <= last else { return nil }

@@ -71,7 +71,8 @@ public struct Checkpoint {
         let tokenizerURL = folder.appendingPathComponent(tokenizerFile)
         let tokenizer: BPETokenizer
         do { tokenizer = try BPETokenizer(tokenizerJSON: tokenizerURL) } catch {
-            throw TrainingError("cannot read \(tokenizerURL.path): \(error); the folder needs the tokenizer it was trained with")
+            throw TrainingError(
+                "cannot read \(tokenizerURL.path): \(error); the folder needs the tokenizer it was trained with")
         }
         guard tokenizer.vocabSize <= model.config.vocabSize else {
             throw TrainingError(

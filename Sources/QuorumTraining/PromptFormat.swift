@@ -53,8 +53,10 @@ public struct PromptFormat: Sendable, Hashable, Codable {
 
     /// A labeled problem as (prompt, response) token ids.
     public func example(for problem: Problem, tokenizer: BPETokenizer) -> (prompt: [Int], response: [Int]) {
-        (promptTokens(question: problem.question, tokenizer: tokenizer),
-         responseTokens(solution: problem.solution, tokenizer: tokenizer))
+        (
+            promptTokens(question: problem.question, tokenizer: tokenizer),
+            responseTokens(solution: problem.solution, tokenizer: tokenizer)
+        )
     }
 
     /// The text of generated tokens, without special tokens (EOS).

@@ -22,6 +22,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     public var maxSteps: Int = 4
     /// Largest basic number of the generator (see ``GeneratorConfig/maxNumber``).
     public var maxNumber: Int = 50
+    /// Largest result of the generator; nil: ten times `maxNumber` (see ``GeneratorConfig/maxResult``).
+    public var maxResult: Int?
 
     /// Probability that each `a + b =` or `a * b =` in a training solution is written `b + a =` /
     /// `b * a =` instead (fixed per problem from `seed`): several equally valid reasoning paths per
@@ -113,7 +115,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
 
     /// The generator settings these knobs describe.
     public var generator: GeneratorConfig {
-        GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber)
+        GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult)
     }
 
     /// Checks every field, saying which to change.
@@ -193,7 +195,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataSeed = "data_seed", trainCount = "train_count", minSteps = "min_steps", maxSteps = "max_steps"
-        case maxNumber = "max_number", swapOperands = "swap_operands", vocabSize = "vocab_size", pretokenizer
+        case maxNumber = "max_number", maxResult = "max_result", swapOperands = "swap_operands"
+        case vocabSize = "vocab_size", pretokenizer
         case tokenizerProblems = "tokenizer_problems", layers, hidden, heads, kvHeads = "kv_heads", intermediate
         case maxPositions = "max_positions", hiddenAct = "hidden_act", ropeTheta = "rope_theta", seed, steps, batch
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
@@ -214,6 +217,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.minSteps, &minSteps)
         try read(.maxSteps, &maxSteps)
         try read(.maxNumber, &maxNumber)
+        maxResult = try c.decodeIfPresent(Int.self, forKey: .maxResult)
         try read(.swapOperands, &swapOperands)
         try read(.vocabSize, &vocabSize)
         try read(.pretokenizer, &pretokenizer)

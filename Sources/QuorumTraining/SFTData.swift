@@ -1,6 +1,6 @@
-public import QuorumTensor
 public import QuorumModel
 public import QuorumTasks
+public import QuorumTensor
 public import QuorumTokenizer
 
 /// One supervised example: a prompt (not scored) and the response the model learns (scored).
@@ -64,7 +64,9 @@ public enum SFTData {
     }
 
     /// The texts a tokenizer for this task learns from: each problem's prompt text and solution.
-    public static func tokenizerCorpus(_ problems: some Sequence<Problem>, format: PromptFormat = .standard) -> [String] {
+    public static func tokenizerCorpus(
+        _ problems: some Sequence<Problem>, format: PromptFormat = .standard
+    ) -> [String] {
         problems.flatMap { [format.promptText(question: $0.question), $0.solution] }
     }
 

@@ -9,8 +9,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print JSON, to rerun and compare side by side.",
         subcommands: [
-            BenchKafka.self, BenchPostgres.self, BenchNeuZipCommand.self, BenchTrainCommand.self, BenchQuantCommand.self,
-            BenchSampleCommand.self,
+            BenchKafka.self, BenchPostgres.self, BenchNeuZipCommand.self, BenchTrainCommand.self,
+            BenchQuantCommand.self, BenchSampleCommand.self,
         ])
 }
 

@@ -33,10 +33,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Most tokens per response.") var maxNewTokens = 160
     @Option(help: "Sequences decoded together.") var batchSize = 128
     @Option(help: "Evaluate these problems (JSONL) instead of generating a split.") var problems: String?
-    @Option(help: "Generator seed (default: the checkpoint's data seed).") var dataSeed: UInt64?
-    @Option(help: "Fewest reasoning steps (default: the checkpoint's).") var minSteps: Int?
-    @Option(help: "Most reasoning steps (default: the checkpoint's).") var maxSteps: Int?
-    @Option(help: "Largest basic number (default: the checkpoint's).") var maxNumber: Int?
+    @OptionGroup var knobs: GeneratorOptions
     @Option(help: "Also write each problem's outcome (gold, greedy, samples, majority) to this JSONL file.")
     var outcomes: String?
     @Option(help: "Key/value cache of a serving format: fp16 (default, as llama.cpp) or fp32.") var kvCache = "fp16"
@@ -103,11 +100,10 @@ struct EvalCommand: AsyncParsableCommand {
         }
     }
 
-    /// The problems: see ``selectProblems(file:count:split:dataSeed:minSteps:maxSteps:maxNumber:record:)``.
+    /// The problems: see ``selectProblems(file:count:split:knobs:record:)``.
     func loadProblems(record: TrainingRecord?) throws -> [Problem] {
         try selectProblems(
-            file: problems, count: count, split: split, dataSeed: dataSeed, minSteps: minSteps, maxSteps: maxSteps,
-            maxNumber: maxNumber, record: record)
+            file: problems, count: count, split: split, knobs: knobs, record: record)
     }
 }
 

@@ -95,6 +95,8 @@ struct WorkerCommand: AsyncParsableCommand {
         ) { round in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "quorum-\(spec.name)-m\(round - 1)-\(getpid())")
+            // Once loaded, the model lives in memory: the downloaded folder is not needed past this round's start.
+            defer { try? FileManager.default.removeItem(at: folder) }
             try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: folder.path)
             let sampler = try makeWorkerSampler(spec: spec, folder: folder.path, threads: threads)
             let tokenizer = try BPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"))

@@ -3,12 +3,22 @@ import Foundation
 import QuorumTasks
 import QuorumTraining
 
+/// The generator knobs of a model command (`quorum eval`, `quorum task sample`); each one left out
+/// is the checkpoint's.
+struct GeneratorOptions: ParsableArguments {
+    @Option(help: "Generator seed (default: the checkpoint's data seed).") var dataSeed: UInt64?
+    @Option(help: "Fewest reasoning steps (default: the checkpoint's).") var minSteps: Int?
+    @Option(help: "Most reasoning steps (default: the checkpoint's).") var maxSteps: Int?
+    @Option(help: "Largest basic number (default: the checkpoint's).") var maxNumber: Int?
+    @Option(help: "Largest result (default: the checkpoint's; without one, ten times the largest basic number).")
+    var maxResult: Int?
+}
+
 /// The problems a model command works on (`quorum eval`, `quorum task sample`): the first `count`
 /// rows of a JSONL file, or `count` problems of `split` generated with the checkpoint's knobs unless
-/// the flags override them.
+/// `knobs` override them.
 func selectProblems(
-    file: String?, count: Int, split: String, dataSeed: UInt64?, minSteps: Int?, maxSteps: Int?, maxNumber: Int?,
-    record: TrainingRecord?
+    file: String?, count: Int, split: String, knobs: GeneratorOptions, record: TrainingRecord?
 ) throws -> [Problem] {
     if let file {
         do {
@@ -22,11 +32,11 @@ func selectProblems(
     }
     let trained = record?.config
     let config = GeneratorConfig(
-        minSteps: minSteps ?? trained?.minSteps ?? 1, maxSteps: maxSteps ?? trained?.maxSteps ?? 4,
-        maxNumber: maxNumber ?? trained?.maxNumber ?? 50)
+        minSteps: knobs.minSteps ?? trained?.minSteps ?? 1, maxSteps: knobs.maxSteps ?? trained?.maxSteps ?? 4,
+        maxNumber: knobs.maxNumber ?? trained?.maxNumber ?? 50, maxResult: knobs.maxResult ?? trained?.maxResult)
     do {
         return try ProblemGenerator(config: config).generate(
-            split: dataSplit, count: count, seed: dataSeed ?? trained?.dataSeed ?? 1)
+            split: dataSplit, count: count, seed: knobs.dataSeed ?? trained?.dataSeed ?? 1)
     } catch let error as TaskError {
         throw ValidationError(error.message)
     }

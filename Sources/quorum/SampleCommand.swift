@@ -22,10 +22,7 @@ extension TaskCommand {
         @Option(help: "The checkpoint folder.") var model: String
         @Option(help: "Which split to generate: train, dev or test.") var split = "train"
         @Option(help: "How many problems.") var count = 300
-        @Option(help: "Generator seed (default: the checkpoint's data seed).") var dataSeed: UInt64?
-        @Option(help: "Fewest reasoning steps (default: the checkpoint's).") var minSteps: Int?
-        @Option(help: "Most reasoning steps (default: the checkpoint's).") var maxSteps: Int?
-        @Option(help: "Largest basic number (default: the checkpoint's).") var maxNumber: Int?
+        @OptionGroup var knobs: GeneratorOptions
         @Option(help: "Sample these problems (JSONL) instead of generating a split.") var problems: String?
         @Option(help: "Samples per problem.") var k = 8
         @Option(help: "Sampling temperature.") var temperature = 0.7
@@ -108,11 +105,10 @@ extension TaskCommand {
             }
         }
 
-        /// The problems: see ``selectProblems(file:count:split:dataSeed:minSteps:maxSteps:maxNumber:record:)``.
+        /// The problems: see ``selectProblems(file:count:split:knobs:record:)``.
         func loadProblems(record: TrainingRecord?) throws -> [Problem] {
             try selectProblems(
-                file: problems, count: count, split: split, dataSeed: dataSeed, minSteps: minSteps, maxSteps: maxSteps,
-                maxNumber: maxNumber, record: record)
+                file: problems, count: count, split: split, knobs: knobs, record: record)
         }
     }
 }

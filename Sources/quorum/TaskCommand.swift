@@ -34,8 +34,11 @@ struct TaskCommand: AsyncParsableCommand {
         @Option(help: "Most reasoning steps per problem (1–4).")
         var maxSteps: Int = 4
 
-        @Option(help: "Largest basic number (count, price, rate); totals and results stay within ten times this.")
+        @Option(help: "Largest basic number (count, price, rate).")
         var maxNumber: Int = 50
+
+        @Option(help: "Largest total or result (default: ten times --max-number, at least 100).")
+        var maxResult: Int?
 
         @Option(help: "The JSONL file to write.")
         var out: String
@@ -49,14 +52,18 @@ struct TaskCommand: AsyncParsableCommand {
             }
             guard count > 0 else { throw ValidationError("--count must be at least 1 (got \(count))") }
             do {
-                try GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber).validate()
+                try config.validate()
             } catch let error as TaskError {
                 throw ValidationError(error.message)
             }
         }
 
+        /// The knobs the flags describe.
+        var config: GeneratorConfig {
+            GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult)
+        }
+
         func run() async throws {
-            let config = GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber)
             let split = DataSplit(rawValue: split)!
             let problems: [Problem]
             do {
@@ -77,6 +84,7 @@ struct TaskCommand: AsyncParsableCommand {
                 let summary: [String: Any] = [
                     "split": split.rawValue, "count": problems.count, "seed": seed, "out": url.path,
                     "min_steps": minSteps, "max_steps": maxSteps, "max_number": maxNumber,
+                    "max_result": config.resultLimit,
                     "steps": Dictionary(uniqueKeysWithValues: (1...4).map { ("\($0)", stepCounts[$0]) }),
                 ]
                 let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])

@@ -35,6 +35,7 @@ struct TrainCommand: AsyncParsableCommand {
         @Option(help: "Fewest reasoning steps per problem (1–4).") var minSteps: Int?
         @Option(help: "Most reasoning steps per problem (1–4).") var maxSteps: Int?
         @Option(help: "Largest basic number in the problems.") var maxNumber: Int?
+        @Option(help: "Largest result in the problems (default: ten times --max-number).") var maxResult: Int?
         @Option(help: "Tokenizer vocabulary size.") var vocab: Int?
         @Option(help: "Transformer layers.") var layers: Int?
         @Option(help: "Hidden size.") var hidden: Int?
@@ -72,6 +73,7 @@ struct TrainCommand: AsyncParsableCommand {
             if let minSteps { c.minSteps = minSteps }
             if let maxSteps { c.maxSteps = maxSteps }
             if let maxNumber { c.maxNumber = maxNumber }
+            if let maxResult { c.maxResult = maxResult }
             if let vocab { c.vocabSize = vocab }
             if let layers { c.layers = layers }
             if let hidden { c.hidden = hidden }

@@ -120,7 +120,8 @@ struct SinkTests {
             func fill(_ keys: Range<Int>) async throws {
                 let producer = try KafkaProducer(configuration: TestStack.kafka)
                 for index in keys {
-                    try await producer.send(topic: topic, key: Array("k\(index)".utf8), value: Array("note \(index)".utf8))
+                    try await producer.send(
+                        topic: topic, key: Array("k\(index)".utf8), value: Array("note \(index)".utf8))
                 }
                 await producer.close()
             }

@@ -152,7 +152,9 @@ struct KafkaMockClusterTests {
                 bootstrapServers: cluster.bootstrapServers, properties: ["queue.buffering.max.messages": "10"]))
         let offsets = try await withThrowingTaskGroup(of: KafkaDeliveryReport.self) { group in
             for index in 0..<500 {
-                group.addTask { try await producer.send(topic: "busy", key: nil, value: Array("\(index)".utf8), partition: 0) }
+                group.addTask {
+                    try await producer.send(topic: "busy", key: nil, value: Array("\(index)".utf8), partition: 0)
+                }
             }
             return try await group.reduce(into: [Int64]()) { $0.append($1.offset) }
         }

@@ -69,8 +69,24 @@ struct PipelineSpecTests {
             yaml: minimal + "\n  - jsonl: a.jsonl\n    synthetic: { seed: 1, count: 2 }\n", line: 6,
             field: "problems.1",
             says: "exactly one of"),
+        BadSpec(
+            yaml: minimal.replacingOccurrences(of: "count: 50", with: "count: 50, max_number: 20, max_result: 19"),
+            line: nil, field: "problems.0.synthetic", says: "max-result must be between"),
+        BadSpec(
+            yaml: minimal.replacingOccurrences(of: "count: 50", with: "count: 50, min_steps: 3, max_steps: 2"),
+            line: nil, field: "problems.0.synthetic", says: "min-steps ≤ max-steps"),
         BadSpec(yaml: "name: [unclosed\n", line: nil, field: nil, says: "not valid YAML"),
     ]
+
+    @Test func syntheticKnobsReachTheGenerator() throws {
+        let yaml = Self.minimal.replacingOccurrences(
+            of: "count: 50", with: "count: 50, min_steps: 4, max_steps: 4, max_number: 20, max_result: 99")
+        let generator = try #require(try PipelineSpec.parse(yaml).problems.first?.synthetic).generator
+        #expect(generator.minSteps == 4 && generator.maxSteps == 4 && generator.maxNumber == 20)
+        #expect(generator.resultLimit == 99)
+        let defaults = try #require(try PipelineSpec.parse(Self.minimal).problems.first?.synthetic).generator
+        #expect(defaults.resultLimit == 500)
+    }
 
     @Test("bad specs are refused with the field, the line and what to do", arguments: badSpecs)
     func badSpecsAreLocated(_ bad: BadSpec) {

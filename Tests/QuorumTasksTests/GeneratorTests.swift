@@ -77,7 +77,7 @@ struct GeneratorTests {
                 #expect(parsed.count == 1, "one expression per line: \(line)")
                 guard let step = parsed.first else { continue }
                 #expect(step.recomputed == step.result, "\(line)")
-                #expect(step.result >= 2 && step.result <= GeneratorConfig().maxResult)
+                #expect(step.result >= 2 && step.result <= GeneratorConfig().resultLimit)
                 #expect(known.contains(step.left) && known.contains(step.right), "unexplained operand in \(line)")
                 known.insert(step.result)
                 final = step.result
@@ -101,8 +101,27 @@ struct GeneratorTests {
         let config = GeneratorConfig(maxNumber: maxNumber)
         for problem in try ProblemGenerator(config: config).generate(split: .train, count: 150, seed: 3) {
             let all = numbers(in: problem.question) + numbers(in: problem.solution)
-            #expect(all.allSatisfy { $0 <= config.maxResult }, "\(problem.question)")
+            #expect(all.allSatisfy { $0 <= config.resultLimit }, "\(problem.question)")
         }
+    }
+
+    @Test("the result knob bounds every number without changing the steps", arguments: [99, 150])
+    func resultKnob(maxResult: Int) throws {
+        let config = GeneratorConfig(minSteps: 4, maxSteps: 4, maxNumber: 20, maxResult: maxResult)
+        #expect(config.resultLimit == maxResult)
+        let problems = try ProblemGenerator(config: config).generate(split: .train, count: 300, seed: 5)
+        var largest = 0
+        for problem in problems {
+            let all = numbers(in: problem.question) + numbers(in: problem.solution)
+            largest = max(largest, all.max() ?? 0)
+            #expect(problem.solution.split(separator: "\n").count == 5)
+        }
+        #expect(largest <= maxResult)
+        // The limit is reached, not merely respected: it really is the knob that bounds the numbers.
+        #expect(largest > maxResult * 9 / 10)
+        let unbounded = try ProblemGenerator(config: GeneratorConfig(minSteps: 4, maxSteps: 4, maxNumber: 20))
+            .generate(split: .train, count: 300, seed: 5)
+        #expect(unbounded.contains { Int($0.answer)! > maxResult })
     }
 
     @Test("problems are varied: many templates, openings and answers")
@@ -119,7 +138,7 @@ struct GeneratorTests {
         "impossible knobs are refused with a message",
         arguments: [
             GeneratorConfig(minSteps: 0), GeneratorConfig(minSteps: 3, maxSteps: 2), GeneratorConfig(maxSteps: 5),
-            GeneratorConfig(maxNumber: 5),
+            GeneratorConfig(maxNumber: 5), GeneratorConfig(maxNumber: 20, maxResult: 19),
         ])
     func invalidKnobs(config: GeneratorConfig) {
         #expect(throws: TaskError.self) { try ProblemGenerator(config: config) }

@@ -1,7 +1,7 @@
 import Foundation
 import QuorumModel
-import QuorumTensor
 import QuorumTasks
+import QuorumTensor
 import QuorumTokenizer
 import Testing
 
@@ -57,8 +57,9 @@ struct PromptFormatTests {
         let batch = SFTData.batch(examples)
         let scored = try #require(batch.scored)
         for (flags, example) in zip(scored, examples) {
-            #expect(flags == Array(repeating: false, count: example.prompt.count)
-                + Array(repeating: true, count: example.response.count))
+            #expect(
+                flags == Array(repeating: false, count: example.prompt.count)
+                    + Array(repeating: true, count: example.response.count))
         }
         let config = LlamaConfig(
             hiddenSize: 32, intermediateSize: 64, numAttentionHeads: 2, numKeyValueHeads: 2, numHiddenLayers: 1,
@@ -148,8 +149,16 @@ struct ConfigTests {
         try Data(#"{"steps": 12, "warmup": 2, "kv_heads": 2, "_note": "comment"}"#.utf8).write(to: good)
         let config = try SFTConfig.load(path: good.path)
         #expect(config.steps == 12 && config.kvHeads == 2 && config.hidden == SFTConfig().hidden)
+        #expect(config.maxResult == nil && config.generator.resultLimit == 500)
+        let capped = folder.appendingPathComponent("sft-config-\(UUID().uuidString).json")
+        try Data(#"{"max_number": 20, "max_result": 99}"#.utf8).write(to: capped)
+        #expect(try SFTConfig.load(path: capped.path).generator.resultLimit == 99)
+        let tooLow = folder.appendingPathComponent("sft-config-\(UUID().uuidString).json")
+        try Data(#"{"max_number": 20, "max_result": 19}"#.utf8).write(to: tooLow)
+        #expect(throws: TrainingError.self) { try SFTConfig.load(path: tooLow.path) }
         let bad = folder.appendingPathComponent("sft-config-\(UUID().uuidString).json")
         try Data(#"{"stpes": 12}"#.utf8).write(to: bad)
+        defer { for file in [good, capped, tooLow, bad] { try? FileManager.default.removeItem(at: file) } }
         #expect(throws: TrainingError.self) { try SFTConfig.load(path: bad.path) }
         var invalid = SFTConfig()
         invalid.heads = 3
@@ -205,7 +214,8 @@ struct TinyTrainingTests {
         for file in ["config.json", "model.safetensors", "tokenizer.json", "training_record.json"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file) is missing")
         }
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-ckpt-\(UUID().uuidString)").path
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-ckpt-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: copy) }
         try original.save(directory: copy)
         let reloaded = try Checkpoint.load(directory: copy)
