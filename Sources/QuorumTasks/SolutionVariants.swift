@@ -1,8 +1,7 @@
 /// One arithmetic step of a solution, kept so that the solution can also be written in other valid
 /// ways: operands of `+` and `*` in the other order, a two-digit operand split into tens and units
 /// (`14 * 6 = 10 * 6 + 4 * 6 = 60 + 24 = 84`), another decomposition (`37 + 48 = 30 + 40 + 7 + 8 =
-/// 70 + 15 = 85`, `45 - 7 = 45 - 10 + 3 = 35 + 3 = 38`, `13 * 3 = 13 + 13 + 13 = 26 + 13 = 39`,
-/// `84 / 6 = 60 / 6 + 24 / 6 = 10 + 4 = 14`), or
+/// 70 + 15 = 85`, `45 - 7 = 45 - 10 + 3 = 35 + 3 = 38`, `13 * 3 = 13 + 13 + 13 = 26 + 13 = 39`), or
 /// the computation written before the sentence (`14 * 6 = 84. Each day it makes 84 toys.`). Every
 /// variant's expressions are true equalities, and every variant ends in the same value, so the
 /// problem's answer never changes. The decompositions compute the same value through different
@@ -53,13 +52,9 @@ struct SolutionStep: Sendable, Hashable {
         /// A product of a two-digit number (not a multiple of ten) by 2–4 as a repeated sum, added
         /// up one term at a time (`16 * 4 = 16 + 16 + 16 + 16 = 32 + 16 + 16 = 48 + 16`).
         case repeatedSum
-        /// A division whose two-digit quotient is not a multiple of ten, its dividend split into
-        /// the divisor times the quotient's tens and times its units (`84 / 6 = 60 / 6 + 24 / 6 =
-        /// 10 + 4`).
-        case splitQuotient
 
         /// The forms ``VariantStyle/decomposed`` chooses from.
-        static let decompositions: [Form] = [.split, .column, .throughTen, .repeatedSum, .splitQuotient]
+        static let decompositions: [Form] = [.split, .column, .throughTen, .repeatedSum]
     }
 
     /// `n` as tens and units, when `n` has both (n ≥ 10 and not a multiple of 10).
@@ -123,9 +118,6 @@ struct SolutionStep: Sendable, Hashable {
             return (1..<small).map { done in
                 (["\(big * done)"] + Array(repeating: "\(big)", count: small - done)).joined(separator: " + ")
             }
-        case .splitQuotient:
-            guard operation == .divide, b > 0, a % b == 0, let (t, u) = Self.tensAndUnits(a / b) else { return nil }
-            return ["\(b * t) / \(b) + \(b * u) / \(b)", "\(t) + \(u)"]
         }
     }
 
@@ -221,8 +213,8 @@ public enum VariantStyle: String, Sendable, Hashable, CaseIterable, Codable {
     /// Each step directly, split into tens and units, or with a second decomposition (⅓ each).
     case mixed
     /// Each step that has a decomposition into one-digit facts and round numbers is always written
-    /// with one of them (split, column addition, through the next ten, repeated sum, a split
-    /// quotient, chosen uniformly); only steps without one are written directly. The generator's own
+    /// with one of them (split, column addition, through the next ten, repeated sum, chosen
+    /// uniformly); only steps without one (divisions among them) are written directly. The generator's own
     /// solution is then not trained on unless every step is direct.
     case decomposed
 }
