@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
         .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
-        .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline"]),
+        .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",

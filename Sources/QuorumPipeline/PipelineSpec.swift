@@ -70,6 +70,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
             public var maxSteps: Int?
             public var maxNumber: Int?
             public var maxResult: Int?
+            /// Operations the problems may use (`"+-*"`: no division); nil: all four.
+            public var operations: String?
 
             /// The generator knobs, absent ones at the generator's defaults.
             public var generator: GeneratorConfig {
@@ -78,6 +80,7 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
                 if let maxSteps { config.maxSteps = maxSteps }
                 if let maxNumber { config.maxNumber = maxNumber }
                 config.maxResult = maxResult
+                config.operations = operations
                 return config
             }
         }
@@ -187,7 +190,7 @@ extension PipelineSpec.ProblemSource {
 extension PipelineSpec.ProblemSource.Synthetic {
     enum CodingKeys: String, CodingKey {
         case seed, count, minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number"
-        case maxResult = "max_result"
+        case maxResult = "max_result", operations
     }
 }
 

@@ -141,7 +141,7 @@ struct NodeLocator {
         ],
         "model": ["path", "train_config"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
-        "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number", "max_result"],
+        "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number", "max_result", "operations"],
         "problems.*.self_generated": ["count", "seed"],
         "sampling": ["k", "temperature", "top_p", "max_new_tokens", "extra_samples", "extra_temperature"],
         "trainer": ["epochs", "learning_rate", "batch_size", "beta", "alpha", "dev_count"],

@@ -12,15 +12,27 @@ public struct GeneratorConfig: Sendable, Hashable, Codable {
     /// leaves it at ten times ``maxNumber`` (at least 100). Lowering it keeps every number of a
     /// problem short (99 keeps them to two digits) without making it take fewer steps.
     public var maxResult: Int?
+    /// The operations a solution may use, as their symbols (`"+-*"` leaves out division); nil
+    /// allows all four. Problems that need another operation are skipped.
+    public var operations: String?
+
+    /// The symbols of every operation.
+    public static let allOperations = "+-*/"
 
     /// Settings with the given knobs (defaults: 1–4 steps, basic numbers up to 50, results up to
-    /// ten times that).
-    public init(minSteps: Int = 1, maxSteps: Int = 4, maxNumber: Int = 50, maxResult: Int? = nil) {
+    /// ten times that, every operation).
+    public init(
+        minSteps: Int = 1, maxSteps: Int = 4, maxNumber: Int = 50, maxResult: Int? = nil, operations: String? = nil
+    ) {
         self.minSteps = minSteps
         self.maxSteps = maxSteps
         self.maxNumber = maxNumber
         self.maxResult = maxResult
+        self.operations = operations
     }
+
+    /// The symbols of the operations a solution may use: ``operations``, or all four.
+    public var allowedOperations: Set<Character> { Set(operations ?? Self.allOperations) }
 
     /// The largest intermediate or final result allowed: ``maxResult`` if set, otherwise ten times
     /// ``maxNumber``, at least 100.
@@ -47,6 +59,14 @@ public struct GeneratorConfig: Sendable, Hashable, Codable {
                 .invalidConfiguration,
                 "max-result must be between max-number (\(maxNumber)) and 10000000 (got \(maxResult)); "
                     + "leave it out for ten times max-number")
+        }
+        if let operations,
+            operations.isEmpty || !operations.allSatisfy(Self.allOperations.contains)
+                || Set(operations).count != operations.count
+        {
+            throw TaskError(
+                .invalidConfiguration,
+                "operations must list some of + - * / once each, e.g. \"+-*\" for no division (got \"\(operations)\")")
         }
     }
 }

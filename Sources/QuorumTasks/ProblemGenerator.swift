@@ -41,6 +41,7 @@ public struct ProblemGenerator: Sendable {
         var problems: [VariedProblem] = []
         problems.reserveCapacity(count)
         let attemptLimit = count * 200 + 10_000
+        let allowed = config.allowedOperations
         var attempts = 0
         while problems.count < count {
             attempts += 1
@@ -49,10 +50,11 @@ public struct ProblemGenerator: Sendable {
                     .exhausted,
                     "found only \(problems.count) of \(count) distinct \(split.rawValue) problems with steps "
                         + "\(config.minSteps)–\(config.maxSteps), max-number \(config.maxNumber) and max-result "
-                        + "\(config.resultLimit); ask for fewer, raise --max-number or --max-result, or widen the "
-                        + "steps range")
+                        + "\(config.resultLimit)" + (config.operations.map { " and operations \($0)" } ?? "")
+                        + "; ask for fewer, raise --max-number or --max-result, widen the steps range or allow more "
+                        + "operations")
             }
-            guard let varied = candidate(&rng, split: split, variants: variants, style: style),
+            guard let varied = candidate(&rng, split: split, variants: variants, style: style, operations: allowed),
                 seen.insert(DataSplit.normalize(varied.problem.question)).inserted
             else { continue }
             problems.append(varied)
@@ -61,9 +63,11 @@ public struct ProblemGenerator: Sendable {
     }
 
     /// The next candidate from the stream with up to `variants` solutions, or nil if the drawn
-    /// template could not keep its rules or the question belongs to another split.
+    /// template could not keep its rules, its solution uses an operation not in `operations`, or the
+    /// question belongs to another split.
     func candidate(
-        _ rng: inout SplitMix64, split: DataSplit, variants: Int = 1, style: VariantStyle = .mixed
+        _ rng: inout SplitMix64, split: DataSplit, variants: Int = 1, style: VariantStyle = .mixed,
+        operations: Set<Character>? = nil
     ) -> VariedProblem? {
         let steps = rng.int(in: config.minSteps...config.maxSteps)
         let eligible = Self.templates.filter { $0.steps.contains(steps) }
@@ -72,6 +76,9 @@ public struct ProblemGenerator: Sendable {
         var context = TemplateContext(rng: SplitMix64(seed: storySeed), config: config)
         template.write(steps, &context)
         guard let (question, solution, answer) = context.story.finished(), context.story.lines.count == steps else {
+            return nil
+        }
+        if let operations, !context.story.steps.allSatisfy({ operations.contains(Character($0.operation.rawValue)) }) {
             return nil
         }
         let hash = DataSplit.questionHash(question)

@@ -24,6 +24,9 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     public var maxNumber: Int = 50
     /// Largest result of the generator; nil: ten times `maxNumber` (see ``GeneratorConfig/maxResult``).
     public var maxResult: Int?
+    /// Operations the problems may use (`"+-*"`: no division); nil: all four (see
+    /// ``GeneratorConfig/operations``).
+    public var operations: String?
 
     /// Probability that each `a + b =` or `a * b =` in a training solution is written `b + a =` /
     /// `b * a =` instead (fixed per problem from `seed`): several equally valid reasoning paths per
@@ -115,7 +118,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
 
     /// The generator settings these knobs describe.
     public var generator: GeneratorConfig {
-        GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult)
+        GeneratorConfig(
+            minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult, operations: operations)
     }
 
     /// Checks every field, saying which to change.
@@ -195,7 +199,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataSeed = "data_seed", trainCount = "train_count", minSteps = "min_steps", maxSteps = "max_steps"
-        case maxNumber = "max_number", maxResult = "max_result", swapOperands = "swap_operands"
+        case maxNumber = "max_number", maxResult = "max_result", operations, swapOperands = "swap_operands"
         case vocabSize = "vocab_size", pretokenizer
         case tokenizerProblems = "tokenizer_problems", layers, hidden, heads, kvHeads = "kv_heads", intermediate
         case maxPositions = "max_positions", hiddenAct = "hidden_act", ropeTheta = "rope_theta", seed, steps, batch
@@ -218,6 +222,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.maxSteps, &maxSteps)
         try read(.maxNumber, &maxNumber)
         maxResult = try c.decodeIfPresent(Int.self, forKey: .maxResult)
+        operations = try c.decodeIfPresent(String.self, forKey: .operations)
         try read(.swapOperands, &swapOperands)
         try read(.vocabSize, &vocabSize)
         try read(.pretokenizer, &pretokenizer)

@@ -12,6 +12,8 @@ struct GeneratorOptions: ParsableArguments {
     @Option(help: "Largest basic number (default: the checkpoint's).") var maxNumber: Int?
     @Option(help: "Largest result (default: the checkpoint's; without one, ten times the largest basic number).")
     var maxResult: Int?
+    @Option(help: "Operations the problems may use, e.g. +-* for no division (default: the checkpoint's).")
+    var operations: String?
 }
 
 /// The problems a model command works on (`quorum eval`, `quorum task sample`): the first `count`
@@ -33,7 +35,8 @@ func selectProblems(
     let trained = record?.config
     let config = GeneratorConfig(
         minSteps: knobs.minSteps ?? trained?.minSteps ?? 1, maxSteps: knobs.maxSteps ?? trained?.maxSteps ?? 4,
-        maxNumber: knobs.maxNumber ?? trained?.maxNumber ?? 50, maxResult: knobs.maxResult ?? trained?.maxResult)
+        maxNumber: knobs.maxNumber ?? trained?.maxNumber ?? 50, maxResult: knobs.maxResult ?? trained?.maxResult,
+        operations: knobs.operations ?? trained?.operations)
     do {
         return try ProblemGenerator(config: config).generate(
             split: dataSplit, count: count, seed: knobs.dataSeed ?? trained?.dataSeed ?? 1)

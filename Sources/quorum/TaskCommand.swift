@@ -40,6 +40,9 @@ struct TaskCommand: AsyncParsableCommand {
         @Option(help: "Largest total or result (default: ten times --max-number, at least 100).")
         var maxResult: Int?
 
+        @Option(help: "Operations the solutions may use, e.g. +-* for no division (default: all four).")
+        var operations: String?
+
         @Option(help: "The JSONL file to write.")
         var out: String
 
@@ -60,7 +63,9 @@ struct TaskCommand: AsyncParsableCommand {
 
         /// The knobs the flags describe.
         var config: GeneratorConfig {
-            GeneratorConfig(minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult)
+            GeneratorConfig(
+                minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult,
+                operations: operations)
         }
 
         func run() async throws {
@@ -84,7 +89,7 @@ struct TaskCommand: AsyncParsableCommand {
                 let summary: [String: Any] = [
                     "split": split.rawValue, "count": problems.count, "seed": seed, "out": url.path,
                     "min_steps": minSteps, "max_steps": maxSteps, "max_number": maxNumber,
-                    "max_result": config.resultLimit,
+                    "max_result": config.resultLimit, "operations": operations ?? GeneratorConfig.allOperations,
                     "steps": Dictionary(uniqueKeysWithValues: (1...4).map { ("\($0)", stepCounts[$0]) }),
                 ]
                 let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])

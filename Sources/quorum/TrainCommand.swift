@@ -36,6 +36,8 @@ struct TrainCommand: AsyncParsableCommand {
         @Option(help: "Most reasoning steps per problem (1–4).") var maxSteps: Int?
         @Option(help: "Largest basic number in the problems.") var maxNumber: Int?
         @Option(help: "Largest result in the problems (default: ten times --max-number).") var maxResult: Int?
+        @Option(help: "Operations the problems may use, e.g. +-* for no division (default: all four).")
+        var operations: String?
         @Option(help: "Tokenizer vocabulary size.") var vocab: Int?
         @Option(help: "Transformer layers.") var layers: Int?
         @Option(help: "Hidden size.") var hidden: Int?
@@ -74,6 +76,7 @@ struct TrainCommand: AsyncParsableCommand {
             if let maxSteps { c.maxSteps = maxSteps }
             if let maxNumber { c.maxNumber = maxNumber }
             if let maxResult { c.maxResult = maxResult }
+            if let operations { c.operations = operations }
             if let vocab { c.vocabSize = vocab }
             if let layers { c.layers = layers }
             if let hidden { c.hidden = hidden }

@@ -1,5 +1,6 @@
 import Foundation
 import QuorumPipeline
+import QuorumTraining
 import Testing
 
 @Suite("Pipeline specs")
@@ -73,17 +74,32 @@ struct PipelineSpecTests {
             yaml: minimal.replacingOccurrences(of: "count: 50", with: "count: 50, max_number: 20, max_result: 19"),
             line: nil, field: "problems.0.synthetic", says: "max-result must be between"),
         BadSpec(
+            yaml: minimal.replacingOccurrences(of: "count: 50", with: "count: 50, operations: \"+%\""),
+            line: nil, field: "problems.0.synthetic", says: "operations must list"),
+        BadSpec(
             yaml: minimal.replacingOccurrences(of: "count: 50", with: "count: 50, min_steps: 3, max_steps: 2"),
             line: nil, field: "problems.0.synthetic", says: "min-steps ≤ max-steps"),
         BadSpec(yaml: "name: [unclosed\n", line: nil, field: nil, says: "not valid YAML"),
     ]
 
+    @Test("the full-size pipeline draws problems with the knobs its seed model was trained on")
+    func arithmeticPipelineMatchesItsSeedModel() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let spec = try PipelineSpec.load(path: root.appendingPathComponent("pipelines/arithmetic.yaml").path)
+        let trainConfig = try #require(spec.model.trainConfig)
+        let seedModel = try SFTConfig.load(path: root.appendingPathComponent(trainConfig).path)
+        let drawn = try #require(spec.problems.first?.synthetic).generator
+        #expect(drawn == seedModel.generator)
+    }
+
     @Test func syntheticKnobsReachTheGenerator() throws {
         let yaml = Self.minimal.replacingOccurrences(
-            of: "count: 50", with: "count: 50, min_steps: 4, max_steps: 4, max_number: 20, max_result: 99")
+            of: "count: 50",
+            with: "count: 50, min_steps: 4, max_steps: 4, max_number: 20, max_result: 99, operations: \"+-*\"")
         let generator = try #require(try PipelineSpec.parse(yaml).problems.first?.synthetic).generator
         #expect(generator.minSteps == 4 && generator.maxSteps == 4 && generator.maxNumber == 20)
-        #expect(generator.resultLimit == 99)
+        #expect(generator.resultLimit == 99 && generator.operations == "+-*")
         let defaults = try #require(try PipelineSpec.parse(Self.minimal).problems.first?.synthetic).generator
         #expect(defaults.resultLimit == 500)
     }

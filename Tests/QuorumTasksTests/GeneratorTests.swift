@@ -124,6 +124,28 @@ struct GeneratorTests {
         #expect(unbounded.contains { Int($0.answer)! > maxResult })
     }
 
+    @Test("the operations knob leaves out the other operations and keeps the same stream")
+    func operationsKnob() throws {
+        let all = GeneratorConfig(minSteps: 4, maxSteps: 4, maxNumber: 20)
+        var noDivision = all
+        noDivision.operations = "+-*"
+        #expect(noDivision.allowedOperations == ["+", "-", "*"] && all.allowedOperations.count == 4)
+        let kept = try ProblemGenerator(config: noDivision).generate(split: .train, count: 200, seed: 5)
+        #expect(kept.allSatisfy { !$0.solution.contains(" / ") })
+        #expect(kept.contains { $0.solution.contains(" * ") } && kept.contains { $0.solution.contains(" - ") })
+        // The knob only skips candidates: every kept problem is one the unrestricted stream gives too,
+        // and that stream does divide.
+        let unrestricted = try ProblemGenerator(config: all).generate(split: .train, count: 800, seed: 5)
+        #expect(unrestricted.contains { $0.solution.contains(" / ") })
+        let ids = Set(unrestricted.map(\.id))
+        #expect(kept.prefix(100).allSatisfy { ids.contains($0.id) })
+        // A single operation cannot fill four steps of these templates: a clear error, not a hang.
+        let onlyAddition = GeneratorConfig(minSteps: 4, maxSteps: 4, maxNumber: 20, operations: "+")
+        #expect(throws: TaskError.self) {
+            try ProblemGenerator(config: onlyAddition).generate(split: .train, count: 50, seed: 5)
+        }
+    }
+
     @Test("problems are varied: many templates, openings and answers")
     func variety() {
         #expect(ProblemGenerator.templateNames.count >= 20)
@@ -139,6 +161,7 @@ struct GeneratorTests {
         arguments: [
             GeneratorConfig(minSteps: 0), GeneratorConfig(minSteps: 3, maxSteps: 2), GeneratorConfig(maxSteps: 5),
             GeneratorConfig(maxNumber: 5), GeneratorConfig(maxNumber: 20, maxResult: 19),
+            GeneratorConfig(operations: ""), GeneratorConfig(operations: "+x"), GeneratorConfig(operations: "++-"),
         ])
     func invalidKnobs(config: GeneratorConfig) {
         #expect(throws: TaskError.self) { try ProblemGenerator(config: config) }

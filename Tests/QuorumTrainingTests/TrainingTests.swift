@@ -151,8 +151,10 @@ struct ConfigTests {
         #expect(config.steps == 12 && config.kvHeads == 2 && config.hidden == SFTConfig().hidden)
         #expect(config.maxResult == nil && config.generator.resultLimit == 500)
         let capped = folder.appendingPathComponent("sft-config-\(UUID().uuidString).json")
-        try Data(#"{"max_number": 20, "max_result": 99}"#.utf8).write(to: capped)
-        #expect(try SFTConfig.load(path: capped.path).generator.resultLimit == 99)
+        try Data(#"{"max_number": 20, "max_result": 99, "operations": "+-*"}"#.utf8).write(to: capped)
+        let cappedConfig = try SFTConfig.load(path: capped.path)
+        #expect(cappedConfig.generator.resultLimit == 99 && cappedConfig.generator.operations == "+-*")
+        #expect(config.operations == nil && config.generator.allowedOperations.count == 4)
         let tooLow = folder.appendingPathComponent("sft-config-\(UUID().uuidString).json")
         try Data(#"{"max_number": 20, "max_result": 19}"#.utf8).write(to: tooLow)
         #expect(throws: TrainingError.self) { try SFTConfig.load(path: tooLow.path) }
