@@ -41,7 +41,7 @@ public struct ProblemGenerator: Sendable {
         var problems: [VariedProblem] = []
         problems.reserveCapacity(count)
         let attemptLimit = count * 200 + 10_000
-        let allowed = config.allowedOperations
+        let allowed = config.operations == nil ? nil : config.allowedOperations
         var attempts = 0
         while problems.count < count {
             attempts += 1
