@@ -20,6 +20,11 @@ struct SolutionStep: Sendable, Hashable {
     let value: Int
     /// The solution line with ``slot`` where the expression `a op b = c` goes.
     let template: String
+    /// Whether the step adds a stated amount to the result of the step before it, or takes one
+    /// from it (a running total's gain or loss). Neighbouring such steps can be done in any order
+    /// that keeps every result in range: the intermediate totals, and so the facts used, change, the
+    /// answer does not (see ``reordered(_:limit:rng:)``).
+    var adjustsTotal = false
 
     /// How one step is written.
     struct Choice: Sendable, Hashable {
@@ -189,22 +194,78 @@ struct SolutionStep: Sendable, Hashable {
 
     /// Up to `count` distinct solutions of the steps `steps` ending in `#### answer`: first the
     /// generator's own, then random ways of writing each step in `style`, drawn from `rng` (fewer
-    /// when the steps allow fewer distinct texts).
+    /// when the steps allow fewer distinct texts). With `reorder`, each variant first takes the
+    /// running total's gains and losses in a random valid order (results within 2…`limit`).
     static func solutions(
-        of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, rng: inout SplitMix64
+        of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, reorder: Bool = false,
+        limit: Int = .max, rng: inout SplitMix64
     ) -> [String] {
-        func text(_ choices: [Choice]) -> String {
+        func text(_ steps: [SolutionStep], _ choices: [Choice]) -> String {
             (zip(steps, choices).map { $0.line($1) } + ["#### \(answer)"]).joined(separator: "\n")
         }
-        var solutions = [text(steps.map { _ in .canonical })]
+        var solutions = [text(steps, steps.map { _ in .canonical })]
         var seen = Set(solutions)
         var attempts = 0
         while solutions.count < count && attempts < count * 8 {
             attempts += 1
-            let candidate = text(steps.map { $0.randomChoice(style, &rng) })
+            let ordered = reorder ? reordered(steps, limit: limit, rng: &rng) : steps
+            let candidate = text(ordered, ordered.map { $0.randomChoice(style, &rng) })
             if seen.insert(candidate).inserted { solutions.append(candidate) }
         }
         return solutions
+    }
+
+    /// `steps` with every run of two or more chained ``adjustsTotal`` steps (each one's left operand
+    /// the result of the one before) put in a random order, uniformly among the orders whose
+    /// results all stay within 2…`limit` (a run with no such order is left as it is). The run starts from the same total and ends at the same
+    /// result (the amounts are only added and taken in another order), so the steps after it and
+    /// the answer do not change.
+    static func reordered(_ steps: [SolutionStep], limit: Int, rng: inout SplitMix64) -> [SolutionStep] {
+        var result = steps
+        var start = 0
+        while start < steps.count {
+            var end = start + 1
+            if steps[start].adjustsTotal {
+                while end < steps.count && steps[end].adjustsTotal && steps[end].left == steps[end - 1].value {
+                    end += 1
+                }
+            }
+            if end - start >= 2 {
+                let orders = permutations(Array(steps[start..<end])).compactMap {
+                    rechained($0, from: steps[start].left, limit: limit)
+                }
+                // Empty only when even the generator's own order breaks `limit`: then keep it.
+                if !orders.isEmpty { result.replaceSubrange(start..<end, with: rng.pick(orders)) }
+            }
+            start = end
+        }
+        return result
+    }
+
+    /// The steps applied one after another from `total`, or nil when a result leaves 2…`limit`.
+    private static func rechained(_ run: [SolutionStep], from total: Int, limit: Int) -> [SolutionStep]? {
+        var total = total
+        var out: [SolutionStep] = []
+        for step in run {
+            let value = step.operation == .add ? total + step.right : total - step.right
+            guard (2...limit).contains(value) else { return nil }
+            out.append(
+                SolutionStep(
+                    left: total, operation: step.operation, right: step.right, value: value,
+                    template: step.template, adjustsTotal: true))
+            total = value
+        }
+        return out
+    }
+
+    /// Every order of `items` (a run has at most four steps, so at most 24 orders).
+    private static func permutations(_ items: [SolutionStep]) -> [[SolutionStep]] {
+        guard items.count > 1 else { return [items] }
+        return items.indices.flatMap { i in
+            var rest = items
+            let first = rest.remove(at: i)
+            return permutations(rest).map { [first] + $0 }
+        }
     }
 }
 

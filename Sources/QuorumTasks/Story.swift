@@ -30,9 +30,13 @@ struct Story {
 
     /// Performs `left op right`, records a solution line made from the expression `"a op b = c"`,
     /// and returns the result. A result below 2, above the limit, or a division with a remainder
-    /// marks the story failed (the returned value is then meaningless).
+    /// marks the story failed (the returned value is then meaningless). `adjustsTotal` marks a step
+    /// that adds a stated amount to, or takes it from, the result of the step before it (see
+    /// ``SolutionStep/adjustsTotal``).
     @discardableResult
-    mutating func step(_ left: Int, _ operation: Operation, _ right: Int, _ line: (String) -> String) -> Int {
+    mutating func step(
+        _ left: Int, _ operation: Operation, _ right: Int, adjustsTotal: Bool = false, _ line: (String) -> String
+    ) -> Int {
         let value: Int
         switch operation {
         case .add: value = left + right
@@ -50,7 +54,7 @@ struct Story {
         steps.append(
             SolutionStep(
                 left: left, operation: operation, right: right, value: value,
-                template: line(SolutionStep.slot)))
+                template: line(SolutionStep.slot), adjustsTotal: adjustsTotal))
         result = value
         return value
     }

@@ -194,6 +194,9 @@ struct TallyDomain: Sendable {
         used.insert(phrase.question)
         context.story.say(fill(phrase.question, values))
         let captured = values
-        return context.story.step(total, operation, operand) { fill(phrase.line, captured.merging(["e": $0]) { $1 }) }
+        let adjusts = operation == .add || operation == .subtract
+        return context.story.step(total, operation, operand, adjustsTotal: adjusts) {
+            fill(phrase.line, captured.merging(["e": $0]) { $1 })
+        }
     }
 }

@@ -39,6 +39,9 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     public var solutionVariants: Int = 1
     /// How the variants write a step (`mixed` or `decomposed`; see ``VariantStyle``).
     public var variantStyle: String = VariantStyle.mixed.rawValue
+    /// Whether the variants also take a running total's neighbouring gains and losses in random
+    /// valid orders (other intermediate totals, so other facts; the answer is the same).
+    public var reorderSteps = false
 
     // Tokenizer.
     /// Vocabulary size of the byte-level BPE tokenizer trained on the training problems.
@@ -206,7 +209,8 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case gradAccum = "grad_accum", lr, minLR = "min_lr", warmup, weightDecay = "weight_decay", beta2, clip
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
         case quant, quantStage1Fraction = "quant_stage1_fraction"
-        case solutionVariants = "solution_variants", variantStyle = "variant_style", devK = "dev_k", select
+        case solutionVariants = "solution_variants", variantStyle = "variant_style", reorderSteps = "reorder_steps"
+        case devK = "dev_k", select
         case selectMinGreedy = "select_min_greedy"
     }
 
@@ -252,6 +256,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.quantStage1Fraction, &quantStage1Fraction)
         try read(.solutionVariants, &solutionVariants)
         try read(.variantStyle, &variantStyle)
+        try read(.reorderSteps, &reorderSteps)
         try read(.devK, &devK)
         try read(.select, &select)
         try read(.selectMinGreedy, &selectMinGreedy)
