@@ -57,9 +57,11 @@ struct VariantTrainingTests {
     @Test("variant_style loads; an unknown style is refused; decomposed training leaves out the own solution")
     func variantStyle() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sft-style-\(UUID().uuidString).json")
-        try Data(#"{"solution_variants": 4, "variant_style": "decomposed"}"#.utf8).write(to: file)
-        #expect(try SFTConfig.load(path: file.path).variantStyle == "decomposed")
-        #expect(SFTConfig().variantStyle == "mixed")
+        try Data(#"{"solution_variants": 4, "variant_style": "decomposed", "reorder_steps": true}"#.utf8)
+            .write(to: file)
+        let loaded = try SFTConfig.load(path: file.path)
+        #expect(loaded.variantStyle == "decomposed" && loaded.reorderSteps)
+        #expect(SFTConfig().variantStyle == "mixed" && !SFTConfig().reorderSteps)
         var invalid = SFTConfig()
         invalid.variantStyle = "direct"
         #expect(throws: TrainingError.self) { try invalid.validate() }
