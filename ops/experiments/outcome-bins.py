@@ -15,8 +15,8 @@ def summary(rows):
     n = len(rows)
     if n == 0:
         return 0, 0, 0, 0, 0, 0
-    greedy = [r["greedy"] == r["gold"] for r in rows]
-    major = [r["majority"] == r["gold"] for r in rows]
+    greedy = [r.get("greedy") == r["gold"] for r in rows]
+    major = [r.get("majority") == r["gold"] for r in rows]
     diffs = [int(m) - int(g) for g, m in zip(greedy, major)]
     mean = sum(diffs) / n
     var = sum((d - mean) ** 2 for d in diffs) / max(1, n - 1)
@@ -40,8 +40,8 @@ def main():
     print(f"\ncorrect of {k}  problems  greedy  majority")
     for c in sorted(bins):
         b = bins[c]
-        print(f"{c:>12}  {len(b):>8}  {100 * sum(r['greedy'] == r['gold'] for r in b) / len(b):5.0f} %"
-              f"  {100 * sum(r['majority'] == r['gold'] for r in b) / len(b):6.0f} %")
+        print(f"{c:>12}  {len(b):>8}  {100 * sum(r.get('greedy') == r['gold'] for r in b) / len(b):5.0f} %"
+              f"  {100 * sum(r.get('majority') == r['gold'] for r in b) / len(b):6.0f} %")
     if len(sys.argv) > 2:
         problems = {}
         for l in open(sys.argv[2]):
