@@ -217,9 +217,9 @@ struct SolutionStep: Sendable, Hashable {
 
     /// `steps` with every run of two or more chained ``adjustsTotal`` steps (each one's left operand
     /// the result of the one before) put in a random order, uniformly among the orders whose
-    /// results all stay within 2…`limit` (a run with no such order is left as it is). The run starts from the same total and ends at the same
-    /// result (the amounts are only added and taken in another order), so the steps after it and
-    /// the answer do not change.
+    /// results all stay within 2…`limit` (a run with no such order is left as it is). A run starts
+    /// from the same total and ends at the same result (the amounts are only added and taken in
+    /// another order), so the steps after it and the answer do not change.
     static func reordered(_ steps: [SolutionStep], limit: Int, rng: inout SplitMix64) -> [SolutionStep] {
         var result = steps
         var start = 0
