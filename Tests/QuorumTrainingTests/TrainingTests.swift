@@ -167,11 +167,14 @@ struct ConfigTests {
         #expect(throws: TrainingError.self) { try invalid.validate() }
     }
 
-    @Test("the committed seed-model configuration loads and is valid")
-    func committedSeedConfig() throws {
+    @Test(
+        "the committed seed-model configurations load and are valid",
+        arguments: ["seed-model.json", "seed-model-small.json"])
+    func committedSeedConfig(file: String) throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("pipelines/seed-model.json").path
+            .deletingLastPathComponent().appendingPathComponent("pipelines/\(file)").path
         let config = try SFTConfig.load(path: path)
+        try config.validate()
         #expect(config.steps > 0)
     }
 }
