@@ -30,13 +30,13 @@ public struct ProblemGenerator: Sendable {
 
     /// The problems ``generate(split:count:seed:)`` gives, each with up to `variants` distinct
     /// valid solutions (the problem's own first; see ``VariedProblem``). The problems do not depend
-    /// on `variants`, `style` or `reorder`; the extra solutions, written in `style` (with a running
-    /// total's gains and losses in random valid orders when `reorder` is set), are deterministic in
-    /// `seed` too.
+    /// on `variants`, `style` or `plans`; the extra solutions, written in `style` and following the
+    /// other plans `plans` allows, are deterministic in `seed` too.
     ///
     /// - Throws: ``TaskError`` with code `exhausted` if the knobs allow too few distinct problems.
     public func generateVaried(
-        split: DataSplit, count: Int, seed: UInt64, variants: Int, style: VariantStyle = .mixed, reorder: Bool = false
+        split: DataSplit, count: Int, seed: UInt64, variants: Int, style: VariantStyle = .mixed,
+        plans: PlanVariations = []
     ) throws -> [VariedProblem] {
         var rng = SplitMix64(seed: seed)
         var seen: Set<String> = []
@@ -58,7 +58,7 @@ public struct ProblemGenerator: Sendable {
             }
             guard
                 let varied = candidate(
-                    &rng, split: split, variants: variants, style: style, reorder: reorder, operations: allowed),
+                    &rng, split: split, variants: variants, style: style, plans: plans, operations: allowed),
                 seen.insert(DataSplit.normalize(varied.problem.question)).inserted
             else { continue }
             problems.append(varied)
@@ -71,7 +71,7 @@ public struct ProblemGenerator: Sendable {
     /// question belongs to another split.
     func candidate(
         _ rng: inout SplitMix64, split: DataSplit, variants: Int = 1, style: VariantStyle = .mixed,
-        reorder: Bool = false, operations: Set<Character>? = nil
+        plans: PlanVariations = [], operations: Set<Character>? = nil
     ) -> VariedProblem? {
         let steps = rng.int(in: config.minSteps...config.maxSteps)
         let eligible = Self.templates.filter { $0.steps.contains(steps) }
@@ -96,7 +96,7 @@ public struct ProblemGenerator: Sendable {
         return VariedProblem(
             problem: problem,
             solutions: SolutionStep.solutions(
-                of: storySteps, answer: answer, count: variants, style: style, reorder: reorder,
+                of: storySteps, answer: answer, count: variants, style: style, plans: plans,
                 limit: config.resultLimit, rng: &variantRNG),
             trainsOnOwnSolution: style == .mixed || storySteps.allSatisfy(\.directOnly))
     }

@@ -9,6 +9,8 @@
 struct SolutionStep: Sendable, Hashable {
     /// Marks where the expression goes in ``template``.
     static let slot = "\u{1}"
+    /// The template of a line that is only its computation (`200 - 16 = 184.`).
+    static let bareTemplate = slot + "."
 
     /// The left operand as the generator wrote it.
     let left: Int
@@ -157,7 +159,7 @@ struct SolutionStep: Sendable, Hashable {
     /// The solution line for `choice`; ``Choice/canonical`` gives the generator's own line.
     func line(_ choice: Choice) -> String {
         let expression = expression(choice)
-        if choice.expressionFirst {
+        if choice.expressionFirst && template != Self.bareTemplate {
             return expression + ". " + capitalizingFirst(template.replacing(Self.slot, with: "\(value)"))
         }
         return capitalizingFirst(template.replacing(Self.slot, with: expression))
@@ -194,10 +196,12 @@ struct SolutionStep: Sendable, Hashable {
 
     /// Up to `count` distinct solutions of the steps `steps` ending in `#### answer`: first the
     /// generator's own, then random ways of writing each step in `style`, drawn from `rng` (fewer
-    /// when the steps allow fewer distinct texts). With `reorder`, each variant first takes the
-    /// running total's gains and losses in a random valid order (results within 2…`limit`).
+    /// when the steps allow fewer distinct texts). Each variant first follows a random plan of those
+    /// `plans` allows: sums taken from an amount part by part (``partwise(_:rng:)``), then the running
+    /// total's gains and losses in a random valid order (``reordered(_:limit:rng:)``, results within
+    /// 2…`limit`).
     static func solutions(
-        of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, reorder: Bool = false,
+        of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, plans: PlanVariations = [],
         limit: Int = .max, rng: inout SplitMix64
     ) -> [String] {
         func text(_ steps: [SolutionStep], _ choices: [Choice]) -> String {
@@ -208,11 +212,48 @@ struct SolutionStep: Sendable, Hashable {
         var attempts = 0
         while solutions.count < count && attempts < count * 8 {
             attempts += 1
-            let ordered = reorder ? reordered(steps, limit: limit, rng: &rng) : steps
-            let candidate = text(ordered, ordered.map { $0.randomChoice(style, &rng) })
+            var planned = plans.contains(.partwiseSubtraction) ? partwise(steps, rng: &rng) : steps
+            if plans.contains(.reorderedTotals) { planned = reordered(planned, limit: limit, rng: &rng) }
+            let candidate = text(planned, planned.map { $0.randomChoice(style, &rng) })
             if seen.insert(candidate).inserted { solutions.append(candidate) }
         }
         return solutions
+    }
+
+    /// `steps` with each sum that the next step takes from an amount (`a + b = s`, then `t - s = r`)
+    /// taken part by part instead, in either order (`t - a = u`, then `u - b = r`), each of the three
+    /// plans with probability ⅓. The sum's line goes; the first subtraction is a bare computation
+    /// (`200 - 16 = 184.`), the second keeps the subtraction's sentence. Every result stays within
+    /// 2…`t` (`u = r + b`), and the steps after it and the answer do not change. A sum whose value a
+    /// later step uses again is kept.
+    static func partwise(_ steps: [SolutionStep], rng: inout SplitMix64) -> [SolutionStep] {
+        var result: [SolutionStep] = []
+        var index = 0
+        while index < steps.count {
+            let sum = steps[index]
+            if index + 1 < steps.count, sum.operation == .add, case let take = steps[index + 1],
+                take.operation == .subtract, take.right == sum.value,
+                !steps[(index + 2)...].contains(where: { $0.left == sum.value || $0.right == sum.value })
+            {
+                let orders: [(Int, Int)?] = [nil, (sum.left, sum.right), (sum.right, sum.left)]
+                if let (first, second) = orders[rng.int(in: 0...2)] {
+                    let rest = take.left - first
+                    result.append(
+                        SolutionStep(
+                            left: take.left, operation: .subtract, right: first, value: rest,
+                            template: bareTemplate))
+                    result.append(
+                        SolutionStep(
+                            left: rest, operation: .subtract, right: second, value: take.value,
+                            template: take.template))
+                    index += 2
+                    continue
+                }
+            }
+            result.append(sum)
+            index += 1
+        }
+        return result
     }
 
     /// `steps` with every run of two or more chained ``adjustsTotal`` steps (each one's left operand
@@ -267,6 +308,20 @@ struct SolutionStep: Sendable, Hashable {
             return permutations(rest).map { [first] + $0 }
         }
     }
+}
+
+/// Plans a solution variant may follow other than the generator's own: the same answer through other
+/// intermediate results, so other facts (see ``SolutionStep/solutions(of:answer:count:style:plans:limit:rng:)``).
+public struct PlanVariations: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// A running total's neighbouring gains and losses in another valid order
+    /// (``SolutionStep/reordered(_:limit:rng:)``).
+    public static let reorderedTotals = PlanVariations(rawValue: 1 << 0)
+    /// A sum taken from an amount part by part: `200 - 16 = 184`, `184 - 27 = 157` instead of
+    /// `16 + 27 = 43`, `200 - 43 = 157` (``SolutionStep/partwise(_:rng:)``).
+    public static let partwiseSubtraction = PlanVariations(rawValue: 1 << 1)
 }
 
 /// Which ways of writing a step the solution variants use.

@@ -42,6 +42,17 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// Whether the variants also take a running total's neighbouring gains and losses in random
     /// valid orders (other intermediate totals, so other facts; the answer is the same).
     public var reorderSteps = false
+    /// Whether the variants may also take a sum from an amount part by part (`200 - 16 = 184`,
+    /// `184 - 27 = 157` for `16 + 27 = 43`, `200 - 43 = 157`): other facts, the same answer.
+    public var subtractParts = false
+
+    /// The plans other than the generator's own that the variants may follow.
+    public var planVariations: PlanVariations {
+        var plans: PlanVariations = []
+        if reorderSteps { plans.insert(.reorderedTotals) }
+        if subtractParts { plans.insert(.partwiseSubtraction) }
+        return plans
+    }
 
     // Tokenizer.
     /// Vocabulary size of the byte-level BPE tokenizer trained on the training problems.
@@ -210,6 +221,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
         case quant, quantStage1Fraction = "quant_stage1_fraction"
         case solutionVariants = "solution_variants", variantStyle = "variant_style", reorderSteps = "reorder_steps"
+        case subtractParts = "subtract_parts"
         case devK = "dev_k", select
         case selectMinGreedy = "select_min_greedy"
     }
@@ -257,6 +269,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.solutionVariants, &solutionVariants)
         try read(.variantStyle, &variantStyle)
         try read(.reorderSteps, &reorderSteps)
+        try read(.subtractParts, &subtractParts)
         try read(.devK, &devK)
         try read(.select, &select)
         try read(.selectMinGreedy, &selectMinGreedy)

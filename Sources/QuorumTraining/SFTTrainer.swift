@@ -86,7 +86,7 @@ public struct SFTTrainer: Sendable {
             let generator = try ProblemGenerator(config: config.generator)
             train = try generator.generateVaried(
                 split: .train, count: config.trainCount, seed: config.dataSeed, variants: config.solutionVariants,
-                style: VariantStyle(rawValue: config.variantStyle) ?? .mixed, reorder: config.reorderSteps)
+                style: VariantStyle(rawValue: config.variantStyle) ?? .mixed, plans: config.planVariations)
             dev = try generator.generate(split: .dev, count: config.devCount, seed: config.dataSeed)
         } catch let error as TaskError {
             throw TrainingError(error.message)

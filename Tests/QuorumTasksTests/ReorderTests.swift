@@ -59,7 +59,7 @@ struct ReorderTests {
         let plain = try generator.generateVaried(
             split: .train, count: 200, seed: 3, variants: 8, style: .decomposed)
         let reordered = try generator.generateVaried(
-            split: .train, count: 200, seed: 3, variants: 8, style: .decomposed, reorder: true)
+            split: .train, count: 200, seed: 3, variants: 8, style: .decomposed, plans: .reorderedTotals)
         #expect(reordered.map(\.problem) == plain.map(\.problem))
         /// A line without its numbers and computations, e.g. "After the delivery the shop has  candles."
         func sentence(_ line: Substring) -> String {

@@ -57,11 +57,14 @@ struct VariantTrainingTests {
     @Test("variant_style loads; an unknown style is refused; decomposed training leaves out the own solution")
     func variantStyle() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sft-style-\(UUID().uuidString).json")
-        try Data(#"{"solution_variants": 4, "variant_style": "decomposed", "reorder_steps": true}"#.utf8)
-            .write(to: file)
+        let json =
+            #"{"solution_variants": 4, "variant_style": "decomposed", "reorder_steps": true, "#
+            + #""subtract_parts": true}"#
+        try Data(json.utf8).write(to: file)
         let loaded = try SFTConfig.load(path: file.path)
-        #expect(loaded.variantStyle == "decomposed" && loaded.reorderSteps)
-        #expect(SFTConfig().variantStyle == "mixed" && !SFTConfig().reorderSteps)
+        #expect(loaded.variantStyle == "decomposed" && loaded.reorderSteps && loaded.subtractParts)
+        #expect(loaded.planVariations == [.reorderedTotals, .partwiseSubtraction])
+        #expect(SFTConfig().variantStyle == "mixed" && SFTConfig().planVariations.isEmpty)
         var invalid = SFTConfig()
         invalid.variantStyle = "direct"
         #expect(throws: TrainingError.self) { try invalid.validate() }

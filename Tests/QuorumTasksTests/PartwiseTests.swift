@@ -1,0 +1,96 @@
+import Testing
+
+@testable import QuorumTasks
+
+@Suite("Solution variants: sums taken from an amount part by part")
+struct PartwiseTests {
+    /// `left op right = value` with a template that names the step.
+    static func step(_ left: Int, _ operation: Operation, _ right: Int, _ value: Int) -> SolutionStep {
+        SolutionStep(
+            left: left, operation: operation, right: right, value: value,
+            template: "\(operation.rawValue)\(right): \(SolutionStep.slot)")
+    }
+
+    /// Two legs of a trip, their sum, and what is left of a 273 km journey.
+    static let trip = [
+        step(66, .multiply, 2, 132), step(65, .multiply, 2, 130), step(132, .add, 130, 262),
+        step(273, .subtract, 262, 11),
+    ]
+
+    @Test("a sum taken from an amount: the written plan, or each part in turn in either order")
+    func plans() {
+        var rng = SplitMix64(seed: 9)
+        var seen: [[Int]: Int] = [:]
+        for _ in 0..<300 {
+            let steps = SolutionStep.partwise(Self.trip, rng: &rng)
+            #expect(Array(steps.prefix(2)) == Array(Self.trip.prefix(2)))
+            #expect(steps.last?.value == 11)
+            seen[steps.map(\.value), default: 0] += 1
+        }
+        // 273 − 132 = 141, 141 − 130 = 11; or 273 − 130 = 143, 143 − 132 = 11.
+        #expect(Set(seen.keys) == [[132, 130, 262, 11], [132, 130, 141, 11], [132, 130, 143, 11]])
+        #expect(seen.values.allSatisfy { $0 > 60 }, "\(seen)")
+
+        var always = SplitMix64(seed: 1)
+        var partwise: [SolutionStep] = Self.trip
+        while partwise == Self.trip { partwise = SolutionStep.partwise(Self.trip, rng: &always) }
+        // The sum's line goes; the first subtraction is only its computation (also when a variant
+        // writes computations first), the second keeps the subtraction's sentence.
+        let first = partwise[2]
+        #expect(first.template == SolutionStep.bareTemplate && first.left == 273 && first.operation == .subtract)
+        #expect(first.line(.canonical) == "273 - \(first.right) = \(first.value).")
+        #expect(first.line(SolutionStep.Choice(expressionFirst: true)) == first.line(.canonical))
+        #expect(partwise[3].line(.canonical) == "-262: \(first.value) - \(partwise[3].right) = 11")
+    }
+
+    @Test("a sum used again later, or a subtraction of something else, is left as written")
+    func untouched() {
+        var rng = SplitMix64(seed: 4)
+        let reused = Self.trip + [Self.step(11, .add, 262, 273)]
+        let other = [Self.step(10, .add, 5, 15), Self.step(40, .subtract, 12, 28)]
+        let leftSide = [Self.step(10, .add, 5, 15), Self.step(15, .subtract, 4, 11)]
+        for _ in 0..<30 {
+            #expect(SolutionStep.partwise(reused, rng: &rng) == reused)
+            #expect(SolutionStep.partwise(other, rng: &rng) == other)
+            #expect(SolutionStep.partwise(leftSide, rng: &rng) == leftSide)
+        }
+    }
+
+    @Test("partwise variants: same problems, true equalities, same answers and line counts, other plans")
+    func generated() throws {
+        let generator = try ProblemGenerator(
+            config: GeneratorConfig(minSteps: 4, maxSteps: 4, maxNumber: 60, operations: "+-*"))
+        let plain = try generator.generateVaried(split: .train, count: 300, seed: 5, variants: 8, style: .decomposed)
+        let varied = try generator.generateVaried(
+            split: .train, count: 300, seed: 5, variants: 8, style: .decomposed, plans: .partwiseSubtraction)
+        #expect(varied.map(\.problem) == plain.map(\.problem))
+        var applicable = 0
+        var partwise = 0
+        for problem in varied {
+            let canonical = problem.problem.solution.split(separator: "\n")
+            var sawPartwise = false
+            for solution in problem.solutions {
+                var lines = solution.split(separator: "\n")
+                #expect(lines.popLast() == "#### \(problem.problem.answer)")
+                #expect(lines.count == canonical.count - 1)
+                for line in lines {
+                    let found = chains(in: line)
+                    #expect(found.count == 1, "one computation per line: \(line)")
+                    guard let chain = found.first, let value = chain.last.flatMap({ Int($0) }) else { continue }
+                    for part in chain { #expect(evaluate(part) == value, "\(part) in \(line)") }
+                    #expect((2...generator.config.resultLimit).contains(value))
+                }
+                // A bare computation line is a part taken from the amount.
+                if lines.contains(where: { $0.wholeMatch(of: /\d+ - \d+( = [-+* \d]+)* = \d+\./) != nil }) {
+                    sawPartwise = true
+                    partwise += 1
+                }
+            }
+            if problem.problem.solution.contains(" + "), sawPartwise { applicable += 1 }
+        }
+        // The shopping and trip templates end by taking a sum from an amount; about 2 in 3 of their
+        // variants take it part by part.
+        #expect(applicable > 20, "only \(applicable) problems have partwise variants")
+        #expect(partwise > applicable * 3, "only \(partwise) partwise solutions for \(applicable) problems")
+    }
+}
