@@ -197,7 +197,8 @@ struct SolutionStep: Sendable, Hashable {
     /// Up to `count` distinct solutions of the steps `steps` ending in `#### answer`: first the
     /// generator's own, then random ways of writing each step in `style`, drawn from `rng` (fewer
     /// when the steps allow fewer distinct texts). Each variant first follows a random plan of those
-    /// `plans` allows: sums taken from an amount part by part (``partwise(_:rng:)``), then the running
+    /// `plans` allows: sums taken from an amount part by part (``partwise(_:rng:)``), sums multiplied
+    /// out (``distributed(_:rng:)``), then the running
     /// total's gains and losses in a random valid order (``reordered(_:limit:rng:)``, results within
     /// 2…`limit`).
     static func solutions(
@@ -213,6 +214,7 @@ struct SolutionStep: Sendable, Hashable {
         while solutions.count < count && attempts < count * 8 {
             attempts += 1
             var planned = plans.contains(.partwiseSubtraction) ? partwise(steps, rng: &rng) : steps
+            if plans.contains(.distributedProducts) { planned = distributed(planned, rng: &rng) }
             if plans.contains(.reorderedTotals) { planned = reordered(planned, limit: limit, rng: &rng) }
             let candidate = text(planned, planned.map { $0.randomChoice(style, &rng) })
             if seen.insert(candidate).inserted { solutions.append(candidate) }
@@ -224,34 +226,60 @@ struct SolutionStep: Sendable, Hashable {
     /// taken part by part instead, in either order (`t - a = u`, then `u - b = r`), each of the three
     /// plans with probability ⅓. The sum's line goes; the first subtraction is a bare computation
     /// (`200 - 16 = 184.`), the second keeps the subtraction's sentence. Every result stays within
-    /// 2…`t` (`u = r + b`), and the steps after it and the answer do not change. A sum whose value a
-    /// later step uses again is kept.
+    /// 2…`t` (`u = r + b`), and the steps after it and the answer do not change.
     static func partwise(_ steps: [SolutionStep], rng: inout SplitMix64) -> [SolutionStep] {
+        rewritingSums(steps) { sum, take in
+            guard take.operation == .subtract, take.right == sum.value else { return nil }
+            let orders: [(Int, Int)?] = [nil, (sum.left, sum.right), (sum.right, sum.left)]
+            guard let (first, second) = orders[rng.int(in: 0...2)] else { return nil }
+            let rest = take.left - first
+            return [
+                SolutionStep(left: take.left, operation: .subtract, right: first, value: rest, template: bareTemplate),
+                SolutionStep(
+                    left: rest, operation: .subtract, right: second, value: take.value, template: take.template),
+            ]
+        }
+    }
+
+    /// `steps` with each sum that the next step multiplies (`a + b = s`, then `s * c = p`) multiplied
+    /// out instead with probability ½: `a * c = x.` and `b * c = y.` as bare computations, then
+    /// `x + y = p` with the product's sentence. The products are at most `p`, so within the limit;
+    /// the steps after it and the answer do not change.
+    static func distributed(_ steps: [SolutionStep], rng: inout SplitMix64) -> [SolutionStep] {
+        rewritingSums(steps) { sum, product in
+            guard product.operation == .multiply, product.left == sum.value || product.right == sum.value,
+                rng.chance(1, in: 2)
+            else { return nil }
+            let factor = product.left == sum.value ? product.right : product.left
+            let (x, y) = (sum.left * factor, sum.right * factor)
+            guard x >= 2, y >= 2 else { return nil }
+            return [
+                SolutionStep(left: sum.left, operation: .multiply, right: factor, value: x, template: bareTemplate),
+                SolutionStep(left: sum.right, operation: .multiply, right: factor, value: y, template: bareTemplate),
+                SolutionStep(left: x, operation: .add, right: y, value: product.value, template: product.template),
+            ]
+        }
+    }
+
+    /// `steps` with each sum whose value only the next step uses (`a + b = s`, then a step on `s`)
+    /// and its next step replaced by the steps `rewrite` gives for the pair (kept when it gives nil).
+    private static func rewritingSums(
+        _ steps: [SolutionStep], _ rewrite: (_ sum: SolutionStep, _ next: SolutionStep) -> [SolutionStep]?
+    ) -> [SolutionStep] {
         var result: [SolutionStep] = []
         var index = 0
         while index < steps.count {
             let sum = steps[index]
-            if index + 1 < steps.count, sum.operation == .add, case let take = steps[index + 1],
-                take.operation == .subtract, take.right == sum.value,
-                !steps[(index + 2)...].contains(where: { $0.left == sum.value || $0.right == sum.value })
+            if index + 1 < steps.count, sum.operation == .add,
+                !steps[(index + 2)...].contains(where: { $0.left == sum.value || $0.right == sum.value }),
+                let replacement = rewrite(sum, steps[index + 1])
             {
-                let orders: [(Int, Int)?] = [nil, (sum.left, sum.right), (sum.right, sum.left)]
-                if let (first, second) = orders[rng.int(in: 0...2)] {
-                    let rest = take.left - first
-                    result.append(
-                        SolutionStep(
-                            left: take.left, operation: .subtract, right: first, value: rest,
-                            template: bareTemplate))
-                    result.append(
-                        SolutionStep(
-                            left: rest, operation: .subtract, right: second, value: take.value,
-                            template: take.template))
-                    index += 2
-                    continue
-                }
+                result += replacement
+                index += 2
+            } else {
+                result.append(sum)
+                index += 1
             }
-            result.append(sum)
-            index += 1
         }
         return result
     }
@@ -322,6 +350,9 @@ public struct PlanVariations: OptionSet, Sendable, Hashable {
     /// A sum taken from an amount part by part: `200 - 16 = 184`, `184 - 27 = 157` instead of
     /// `16 + 27 = 43`, `200 - 43 = 157` (``SolutionStep/partwise(_:rng:)``).
     public static let partwiseSubtraction = PlanVariations(rawValue: 1 << 1)
+    /// A sum that is then multiplied, multiplied out: `6 * 2 = 12`, `4 * 2 = 8`, `12 + 8 = 20` instead
+    /// of `6 + 4 = 10`, `10 * 2 = 20` (``SolutionStep/distributed(_:rng:)``).
+    public static let distributedProducts = PlanVariations(rawValue: 1 << 2)
 }
 
 /// Which ways of writing a step the solution variants use.

@@ -45,12 +45,16 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// Whether the variants may also take a sum from an amount part by part (`200 - 16 = 184`,
     /// `184 - 27 = 157` for `16 + 27 = 43`, `200 - 43 = 157`): other facts, the same answer.
     public var subtractParts = false
+    /// Whether the variants may also multiply out a sum that is then multiplied (`6 * 2 = 12`,
+    /// `4 * 2 = 8`, `12 + 8 = 20` for `6 + 4 = 10`, `10 * 2 = 20`).
+    public var distributeProducts = false
 
     /// The plans other than the generator's own that the variants may follow.
     public var planVariations: PlanVariations {
         var plans: PlanVariations = []
         if reorderSteps { plans.insert(.reorderedTotals) }
         if subtractParts { plans.insert(.partwiseSubtraction) }
+        if distributeProducts { plans.insert(.distributedProducts) }
         return plans
     }
 
@@ -221,7 +225,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         case evalEvery = "eval_every", devCount = "dev_count", maxNewTokens = "max_new_tokens"
         case quant, quantStage1Fraction = "quant_stage1_fraction"
         case solutionVariants = "solution_variants", variantStyle = "variant_style", reorderSteps = "reorder_steps"
-        case subtractParts = "subtract_parts"
+        case subtractParts = "subtract_parts", distributeProducts = "distribute_products"
         case devK = "dev_k", select
         case selectMinGreedy = "select_min_greedy"
     }
@@ -270,6 +274,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
         try read(.variantStyle, &variantStyle)
         try read(.reorderSteps, &reorderSteps)
         try read(.subtractParts, &subtractParts)
+        try read(.distributeProducts, &distributeProducts)
         try read(.devK, &devK)
         try read(.select, &select)
         try read(.selectMinGreedy, &selectMinGreedy)

@@ -59,11 +59,11 @@ struct VariantTrainingTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sft-style-\(UUID().uuidString).json")
         let json =
             #"{"solution_variants": 4, "variant_style": "decomposed", "reorder_steps": true, "#
-            + #""subtract_parts": true}"#
+            + #""subtract_parts": true, "distribute_products": true}"#
         try Data(json.utf8).write(to: file)
         let loaded = try SFTConfig.load(path: file.path)
         #expect(loaded.variantStyle == "decomposed" && loaded.reorderSteps && loaded.subtractParts)
-        #expect(loaded.planVariations == [.reorderedTotals, .partwiseSubtraction])
+        #expect(loaded.planVariations == [.reorderedTotals, .partwiseSubtraction, .distributedProducts])
         #expect(SFTConfig().variantStyle == "mixed" && SFTConfig().planVariations.isEmpty)
         var invalid = SFTConfig()
         invalid.variantStyle = "direct"

@@ -2,8 +2,8 @@ import Testing
 
 @testable import QuorumTasks
 
-@Suite("Solution variants: sums taken from an amount part by part")
-struct PartwiseTests {
+@Suite("Solution variants: sums taken from an amount part by part, or multiplied out")
+struct SumPlanTests {
     /// `left op right = value` with a template that names the step.
     static func step(_ left: Int, _ operation: Operation, _ right: Int, _ value: Int) -> SolutionStep {
         SolutionStep(
@@ -56,23 +56,55 @@ struct PartwiseTests {
         }
     }
 
-    @Test("partwise variants: same problems, true equalities, same answers and line counts, other plans")
+    @Test("a sum that is then multiplied: as written, or multiplied out, in either operand order")
+    func multipliedOut() {
+        // A field's sides, its perimeter (written `2 * 10` in the second story), the fence's price.
+        let field = [
+            Self.step(6, .add, 4, 10), Self.step(10, .multiply, 2, 20), Self.step(20, .multiply, 3, 60),
+            Self.step(60, .add, 21, 81),
+        ]
+        let flipped = [Self.step(6, .add, 4, 10), Self.step(2, .multiply, 10, 20)]
+        var rng = SplitMix64(seed: 2)
+        var seen: [[Int]: Int] = [:]
+        for _ in 0..<200 {
+            let steps = SolutionStep.distributed(field, rng: &rng)
+            #expect(Array(steps.suffix(2)) == Array(field.suffix(2)))
+            seen[steps.map(\.value), default: 0] += 1
+            let other = SolutionStep.distributed(flipped, rng: &rng)
+            #expect(other == flipped || other.map(\.value) == [12, 8, 20])
+        }
+        #expect(Set(seen.keys) == [[10, 20, 60, 81], [12, 8, 20, 60, 81]])
+        #expect(seen.values.allSatisfy { $0 > 60 }, "\(seen)")
+        var always = SplitMix64(seed: 1)
+        var out = field
+        while out == field { out = SolutionStep.distributed(field, rng: &always) }
+        #expect(out[0].line(.canonical) == "6 * 2 = 12." && out[1].line(.canonical) == "4 * 2 = 8.")
+        #expect(out[2].line(.canonical) == "*2: 12 + 8 = 20")
+        // A sum that is reused, or multiplied by a step that does not use it, stays.
+        let reused = field + [Self.step(81, .subtract, 10, 71)]
+        let unrelated = [Self.step(6, .add, 4, 10), Self.step(7, .multiply, 3, 21)]
+        for _ in 0..<30 {
+            #expect(SolutionStep.distributed(reused, rng: &rng) == reused)
+            #expect(SolutionStep.distributed(unrelated, rng: &rng) == unrelated)
+        }
+    }
+
+    @Test("variants with both plans: same problems, true equalities, same answers, both plans used")
     func generated() throws {
         let generator = try ProblemGenerator(
             config: GeneratorConfig(minSteps: 4, maxSteps: 4, maxNumber: 60, operations: "+-*"))
         let plain = try generator.generateVaried(split: .train, count: 300, seed: 5, variants: 8, style: .decomposed)
         let varied = try generator.generateVaried(
-            split: .train, count: 300, seed: 5, variants: 8, style: .decomposed, plans: .partwiseSubtraction)
+            split: .train, count: 300, seed: 5, variants: 8, style: .decomposed,
+            plans: [.partwiseSubtraction, .distributedProducts])
         #expect(varied.map(\.problem) == plain.map(\.problem))
-        var applicable = 0
         var partwise = 0
+        var distributed = 0
         for problem in varied {
-            let canonical = problem.problem.solution.split(separator: "\n")
-            var sawPartwise = false
+            let steps = problem.problem.solution.split(separator: "\n").count - 1
             for solution in problem.solutions {
                 var lines = solution.split(separator: "\n")
                 #expect(lines.popLast() == "#### \(problem.problem.answer)")
-                #expect(lines.count == canonical.count - 1)
                 for line in lines {
                     let found = chains(in: line)
                     #expect(found.count == 1, "one computation per line: \(line)")
@@ -80,17 +112,17 @@ struct PartwiseTests {
                     for part in chain { #expect(evaluate(part) == value, "\(part) in \(line)") }
                     #expect((2...generator.config.resultLimit).contains(value))
                 }
-                // A bare computation line is a part taken from the amount.
-                if lines.contains(where: { $0.wholeMatch(of: /\d+ - \d+( = [-+* \d]+)* = \d+\./) != nil }) {
-                    sawPartwise = true
-                    partwise += 1
-                }
+                // Bare computation lines: a part taken from an amount, or a part multiplied out.
+                let bare = lines.compactMap { $0.wholeMatch(of: /\d+ ([-*]) \d+(?: = [-+* \d]+)* = \d+\./)?.1 }
+                if bare.contains("-") { partwise += 1 }
+                if bare.filter({ $0 == "*" }).count == 2 { distributed += 1 }
+                // Taking parts keeps the number of lines; multiplying out adds one.
+                #expect(lines.count == steps + bare.filter { $0 == "*" }.count / 2, "\(solution)")
             }
-            if problem.problem.solution.contains(" + "), sawPartwise { applicable += 1 }
         }
-        // The shopping and trip templates end by taking a sum from an amount; about 2 in 3 of their
-        // variants take it part by part.
-        #expect(applicable > 20, "only \(applicable) problems have partwise variants")
-        #expect(partwise > applicable * 3, "only \(partwise) partwise solutions for \(applicable) problems")
+        // Trips and shopping end by taking a sum from an amount, fields multiply a sum (about 1 in 3
+        // of four-step problems between them).
+        #expect(partwise > 200, "only \(partwise) partwise solutions")
+        #expect(distributed > 100, "only \(distributed) multiplied-out solutions")
     }
 }
