@@ -198,9 +198,8 @@ struct SolutionStep: Sendable, Hashable {
     /// generator's own, then random ways of writing each step in `style`, drawn from `rng` (fewer
     /// when the steps allow fewer distinct texts). Each variant first follows a random plan of those
     /// `plans` allows: sums taken from an amount part by part (``partwise(_:rng:)``), sums multiplied
-    /// out (``distributed(_:rng:)``), then the running
-    /// total's gains and losses in a random valid order (``reordered(_:limit:rng:)``, results within
-    /// 2…`limit`).
+    /// out (``distributed(_:rng:)``), then the running total's gains and losses in a random valid
+    /// order (``reordered(_:limit:rng:)``, results within 2…`limit`).
     static func solutions(
         of steps: [SolutionStep], answer: Int, count: Int, style: VariantStyle = .mixed, plans: PlanVariations = [],
         limit: Int = .max, rng: inout SplitMix64

@@ -8,8 +8,8 @@ import QuorumTokenizer
 ///
 /// Read from and written to JSON with snake_case keys (`train_count`, `kv_heads`, …); every key is
 /// optional in a file (absent keys keep the defaults below) and unknown keys are rejected, so a typo
-/// cannot silently fall back to a default. `pipelines/seed-model.json` is the configuration the
-/// project settled on.
+/// cannot silently fall back to a default. `pipelines/seed-model-small.json` is the seed model the
+/// project settled on (in SCPO's regime; see the README).
 public struct SFTConfig: Sendable, Hashable, Codable {
     // Data.
     /// Seed of the problem generator (train and dev problems).

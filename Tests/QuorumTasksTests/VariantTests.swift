@@ -29,6 +29,16 @@ func evaluate(_ expression: Substring) -> Int? {
     return zip(signs, terms).reduce(0) { $0 + $1.0 * $1.1 }
 }
 
+/// Expects `line` to hold exactly one chain `e1 = … = value` whose every part is `value`, with
+/// `value` within 2…`limit`.
+func expectOneTrueChain(in line: Substring, limit: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    let found = chains(in: line)
+    #expect(found.count == 1, "one computation per line: \(line)", sourceLocation: sourceLocation)
+    guard let chain = found.first, let value = chain.last.flatMap({ Int($0) }) else { return }
+    for part in chain { #expect(evaluate(part) == value, "\(part) in \(line)", sourceLocation: sourceLocation) }
+    #expect((2...limit).contains(value), "\(line)", sourceLocation: sourceLocation)
+}
+
 /// The chains `e1 = e2 = … = en` in a line, each part an expression of integers.
 func chains(in line: Substring) -> [[Substring]] {
     line.matches(of: /\d+(?: [-+*\/] \d+)*(?: = \d+(?: [-+*\/] \d+)*)+/).map { match in
