@@ -62,7 +62,8 @@ let package = Package(
             name: "QuorumQuant", dependencies: ["CQuantKernels"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
         .target(
-            name: "QuorumServing", dependencies: ["QuorumModel", "QuorumQuant", "QuorumTensor", "SafeTensors"],
+            name: "QuorumServing",
+            dependencies: ["QuorumModel", "QuorumQuant", "QuorumTensor", "SafeTensors", "QuorumTokenizer", "QuorumTraining"],
             swiftSettings: numericSettings),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
         .target(name: "QuorumTasks", swiftSettings: swiftSettings),
@@ -83,7 +84,7 @@ let package = Package(
             name: "QuorumPipeline",
             dependencies: [
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest", "QuorumVoting",
-                "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTraining", "NeuZip",
+                "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTraining", "NeuZip", "SCPO", "QuorumServing",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import Foundation
 public import QuorumKafka
 import QuorumModel
+import QuorumServing
 public import QuorumStore
 import QuorumTasks
 import QuorumTokenizer

@@ -1,4 +1,5 @@
 import Foundation
+public import QuorumServing
 public import QuorumTasks
 import Yams
 
@@ -45,11 +46,6 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         public var path: String?
         /// A seed-training configuration to run first, when there is no model yet.
         public var trainConfig: String?
-    }
-
-    /// The formats a worker can sample in.
-    public enum ServingFormat: String, Sendable, Codable, CaseIterable {
-        case fp32, bf16, w8a8, w8a8Fp = "w8a8-fp", w4a16, a48 = "a4.8", b158 = "b1.58"
     }
 
     /// One source of problems.

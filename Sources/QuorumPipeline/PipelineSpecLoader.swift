@@ -1,4 +1,5 @@
 import Foundation
+import QuorumServing
 import QuorumTasks
 import Yams
 
@@ -216,7 +217,7 @@ struct NodeLocator {
             if path.last == "serving_format" {
                 return error(
                     path,
-                    "unknown format; use one of \(PipelineSpec.ServingFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                    "unknown format; use one of \(ServingFormat.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
             if path.last == "mode" {

@@ -44,6 +44,9 @@ public struct SCPOConfig: Sendable, Hashable, Codable {
     /// Whether the model ends the run with the weights of the best epoch (by dev accuracy) rather
     /// than the last.
     public var restoreBest: Bool = true
+    /// Whether the starting model M_t competes with the epochs on the dev split: when no epoch beats
+    /// its dev metric, the run ends with M_t's own weights (best epoch 0). Needs a dev split.
+    public var keepStartUnlessBeaten: Bool = false
 
     /// The defaults above.
     public init() {}
@@ -83,6 +86,30 @@ public struct SCPOConfig: Sendable, Hashable, Codable {
         case mode, beta, alpha, epochs, lr, minLR = "min_lr", warmupFraction = "warmup_fraction", batch
         case microBatch = "micro_batch", weightDecay = "weight_decay", beta2, clip, seed
         case referenceBatch = "reference_batch", restoreBest = "restore_best"
+        case keepStartUnlessBeaten = "keep_start_unless_beaten"
+    }
+
+    /// Decodes with the defaults above for every absent key.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self()
+        mode = try c.decodeIfPresent(SCPOMode.self, forKey: .mode) ?? d.mode
+        beta = try c.decodeIfPresent(Double.self, forKey: .beta) ?? d.beta
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? d.alpha
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr) ?? d.lr
+        minLR = try c.decodeIfPresent(Double.self, forKey: .minLR) ?? d.minLR
+        warmupFraction = try c.decodeIfPresent(Double.self, forKey: .warmupFraction) ?? d.warmupFraction
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? d.batch
+        microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch) ?? d.microBatch
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2) ?? d.beta2
+        clip = try c.decodeIfPresent(Double.self, forKey: .clip) ?? d.clip
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        referenceBatch = try c.decodeIfPresent(Int.self, forKey: .referenceBatch) ?? d.referenceBatch
+        restoreBest = try c.decodeIfPresent(Bool.self, forKey: .restoreBest) ?? d.restoreBest
+        keepStartUnlessBeaten =
+            try c.decodeIfPresent(Bool.self, forKey: .keepStartUnlessBeaten) ?? d.keepStartUnlessBeaten
     }
 }
 

@@ -91,7 +91,8 @@ public struct SCPORecord: Sendable, Codable {
     public var initialDevAccuracy: Double?
     /// The dev metric's name, e.g. `"greedy_accuracy"` (nil without a dev split).
     public var devMetric: String?
-    /// The epoch chosen: the best dev metric (the earliest on ties), or the last without a dev split.
+    /// The epoch chosen: the best dev metric (the earliest on ties), or the last without a dev split;
+    /// 0 when ``SCPOConfig/keepStartUnlessBeaten`` kept M_t because no epoch beat it.
     public var bestEpoch: Int
     /// Whether the returned weights are the best epoch's (else the last epoch's).
     public var restoredBest: Bool
@@ -236,6 +237,12 @@ public struct SCPOTrainer: Sendable {
         var trainNanos: UInt64 = 0
         var bestValue: Double?
         var bestParameters: [Policy.Scalar]?
+        if config.keepStartUnlessBeaten, let initialDev {
+            // M_t competes: an epoch must beat its dev metric to replace it (best epoch 0).
+            bestValue = initialDev
+            record.bestEpoch = 0
+            bestParameters = model.parameters.array
+        }
         var step = 0
         for epoch in 1...config.epochs {
             let epochStart = DispatchTime.now().uptimeNanoseconds
@@ -297,14 +304,14 @@ public struct SCPOTrainer: Sendable {
             record.epochs.append(epochRecord)
             progress(.epoch(epochRecord))
         }
-        if config.restoreBest && record.bestEpoch < config.epochs, let bestParameters {
+        if (config.restoreBest || record.bestEpoch == 0) && record.bestEpoch < config.epochs, let bestParameters {
             bestParameters.withUnsafeBufferPointer {
                 model.parameters.pointer.update(from: $0.baseAddress!, count: $0.count)
             }
             // A quantization-aware (ternary) policy re-derives its ternary weights from the restored ones.
             model.invalidateQuantizedWeights()
         }
-        record.restoredBest = record.bestEpoch == config.epochs || config.restoreBest
+        record.restoredBest = record.bestEpoch == config.epochs || config.restoreBest || record.bestEpoch == 0
         record.devMetric = evaluate == nil ? nil : "dev_accuracy"
         record.trainSeconds = Double(trainNanos) / 1e9
         record.evalSeconds = Double(evalNanos) / 1e9

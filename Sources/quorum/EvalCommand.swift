@@ -23,7 +23,7 @@ struct EvalCommand: AsyncParsableCommand {
             Serving format to evaluate in (fp32, bf16, w8a8, w8a8-fp, w4a16, b1.58, a4.8): the block linear layers \
             are quantized on load. Default: the fp32 model, or a quantized folder's own format.
             """)
-    var format: String?
+    var format: ServingFormat?
     @Option(help: "Which split to generate: train, dev or test.") var split = "test"
     @Option(help: "How many problems.") var count = 200
     @Option(help: "Samples per problem for the majority vote (0: greedy only).") var k = 8
@@ -56,7 +56,7 @@ struct EvalCommand: AsyncParsableCommand {
     func run() async throws {
         let options = self
         let report = try await runOnDedicatedThread { () throws -> EvalReport in
-            let checkpoint = try ServedCheckpoint.load(
+            let checkpoint = try ModelFolder.load(
                 directory: options.model, format: options.format, keyValues: KVPrecision(rawValue: options.kvCache)!)
             let problems = try options.loadProblems(record: checkpoint.record)
             let evaluator = Evaluator(

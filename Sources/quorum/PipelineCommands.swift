@@ -4,6 +4,7 @@ import QuorumKafka
 import QuorumModel
 import QuorumPipeline
 import QuorumStack
+import QuorumServing
 import QuorumStore
 import QuorumTokenizer
 

@@ -101,7 +101,7 @@ func prepareRunner(spec: PipelineSpec, endpoints: EndpointOptions, workDirectory
     _ = try await database.withConnection { try Migrator.migrate($0, migrations: migrations) }
     var runner = PipelineRunner(
         spec: spec, database: database, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers),
-        stages: try makePipelineStages(spec: spec), workDirectory: workDirectory ?? QuorumHome.locate().path + "/runs")
+        stages: .standard(spec: spec), workDirectory: workDirectory ?? QuorumHome.locate().path + "/runs")
     runner.log = { log($0) }
     try await runner.prepare()
     return (runner, resolved)

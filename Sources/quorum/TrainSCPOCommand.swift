@@ -34,7 +34,7 @@ struct TrainSCPOCommand: AsyncParsableCommand {
     @Flag(help: "Replace a checkpoint already in --out.")
     var force = false
 
-    @Option(help: "scpo, scpo-unweighted, irpo-gold or lmsi.") var mode = SCPOMode.scpo.rawValue
+    @Option(help: "scpo, scpo-unweighted, irpo-gold or lmsi.") var mode = SCPOMode.scpo
     @Option(help: "Passes over the pairs (paper: 10).") var epochs = 10
     @Option(help: "Peak learning rate (paper: 5e-6 for an 8B model; small models need more).") var lr = 1e-5
     @Option(help: "Learning rate at the end of the cosine decay.") var minLR = 0.0
@@ -51,14 +51,11 @@ struct TrainSCPOCommand: AsyncParsableCommand {
     @Option(help: "Most tokens per dev answer.") var maxNewTokens = 160
     @Option(help: "Choose the epoch by greedy accuracy (0) or by majority-of-k accuracy (k > 0; k times slower).")
     var devK = 0
+    @Flag(help: "Keep M_t itself when no epoch beats its dev metric (best epoch 0).") var keepStart = false
     @Flag(help: "Print the training record as JSON on standard output.") var json = false
     @Flag(help: "No progress on standard error.") var quiet = false
 
     func validate() throws {
-        guard SCPOMode(rawValue: mode) != nil else {
-            throw ValidationError(
-                "unknown mode \"\(mode)\": use " + SCPOMode.allCases.map(\.rawValue).joined(separator: ", "))
-        }
         do { try settings.validate() } catch { throw ValidationError(error.message) }
         guard devCount >= 0, devK >= 0, maxNewTokens >= 8 else {
             throw ValidationError("--dev-count and --dev-k must be 0 or more and --max-new-tokens at least 8")
@@ -68,7 +65,7 @@ struct TrainSCPOCommand: AsyncParsableCommand {
     /// The trainer's settings from the flags.
     var settings: SCPOConfig {
         var c = SCPOConfig()
-        c.mode = SCPOMode(rawValue: mode) ?? .scpo
+        c.mode = mode
         c.epochs = epochs
         c.lr = lr
         c.minLR = minLR
@@ -80,6 +77,7 @@ struct TrainSCPOCommand: AsyncParsableCommand {
         c.clip = clip
         c.weightDecay = weightDecay
         c.seed = seed
+        c.keepStartUnlessBeaten = keepStart
         return c
     }
 
@@ -107,102 +105,34 @@ struct TrainSCPOCommand: AsyncParsableCommand {
         }
     }
 
-    /// The whole run, on the calling (dedicated) thread.
+    /// The whole run, on the calling (dedicated) thread: flags → settings → ``SCPORound``.
     private func train(_ preferencePairs: [PreferencePair]) throws -> SCPORecord {
         let progress = SCPOProgress(enabled: !quiet)
-        let config = settings
         progress.line("loading M_t from \(model)")
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint.load(directory: model) } catch { throw TrainSCPOError(error.message) }
-        let policy = checkpoint.model
-        let format = checkpoint.promptFormat
-        let (tokenized, counts) = PairEncoding.encode(
-            preferencePairs, mode: config.mode, tokenizer: checkpoint.tokenizer, format: format,
-            maxPositions: policy.config.maxPositionEmbeddings)
-        progress.line(
-            "pairs: \(counts.read) read, \(counts.used) used (\(counts.selfConsistency) vote, \(counts.gold) gold), "
-                + "\(counts.droppedByMode) not for mode \(config.mode.rawValue), \(counts.droppedTooLong) too long")
-        guard !tokenized.isEmpty else {
-            throw TrainSCPOError(
-                "none of the \(counts.read) pairs in \(pairs) can be trained on in mode \(config.mode.rawValue)"
-                    + (config.mode == .irpoGold ? " (irpo-gold needs pairs with \"source\": \"gold\")" : ""))
-        }
-
-        // Reference log-probs, once per round, stored beside the pairs.
-        progress.line("scoring \(tokenized.count) pairs with the reference model M_t")
-        let referenceStart = Date()
-        var scored = tokenized
-        ReferenceScorer.score(
-            &scored, with: policy, includeRejected: config.mode.needsRejected, pairsPerBatch: config.referenceBatch)
-        let referenceSeconds = Date().timeIntervalSince(referenceStart)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try write(
-            PairsJSONL.encode(scored.map(ScoredPairLine.init)), to: out + "/reference_logprobs.jsonl")
-
-        // The labeled dev split for choosing the epoch.
         let devProblems = try loadDev(record: checkpoint.record)
-        let devMetric = devK > 0 ? "majority_of_\(devK)" : "greedy"
-        let evaluate: ((LlamaModel<Float>) throws -> Double)? =
-            devProblems.isEmpty
-            ? nil
-            : { model in
-                let evaluator = Evaluator(
-                    model: model, tokenizer: checkpoint.tokenizer, format: format, maxNewTokens: maxNewTokens)
-                let accuracy: Double
-                if devK > 0 {
-                    // Majority-of-k at SCPO's sampling settings (temperature 0.7, top-p 0.9), fixed seed.
-                    let (result, _) = evaluator.evaluate(devProblems, k: devK, seed: seed)
-                    accuracy = result.majorityAccuracy ?? 0
-                } else {
-                    let answers = evaluator.greedyAnswers(devProblems.map(\.question)).answers
-                    let correct = zip(answers, devProblems).filter { answer, problem in
-                        answer != nil && answer == (AnswerExtractor.normalize(problem.answer) ?? problem.answer)
-                    }.count
-                    accuracy = Double(correct) / Double(devProblems.count)
-                }
-                progress.line(
-                    "dev \(devMetric) accuracy " + String(format: "%.1f %%", accuracy * 100)
-                        + " on \(devProblems.count) problems")
-                return accuracy
-            }
-
+        let round = SCPORound(
+            config: settings,
+            dev: devProblems.isEmpty ? nil : SCPODevSplit(problems: devProblems, k: devK, maxNewTokens: maxNewTokens))
         let sourcePath = URL(fileURLWithPath: model).standardizedFileURL.path
-        var record = try SCPOTrainer(config: config).run(
-            policy: policy, pairs: scored, evaluate: evaluate,
-            epochEnded: { epoch, model in
-                let folder = out + "/epoch-\(epoch)"
-                let carried = checkpoint.record?.continued(
-                    by: TrainingRecord.LaterRun(
-                        kind: config.mode.rawValue, record: "../" + Self.recordFile,
-                        sourceModel: sourcePath,
-                        finished: ISO8601DateFormatter().string(from: Date())))
-                try Checkpoint(model: model, tokenizer: checkpoint.tokenizer, record: carried).save(directory: folder)
-                return folder
-            },
-            progress: { progress.show($0) })
-        record.pairs = counts
-        record.referenceSeconds = referenceSeconds
-        record.sourceModel = URL(fileURLWithPath: model).standardizedFileURL.path
-        record.pairsFile = URL(fileURLWithPath: pairs).standardizedFileURL.path
-        if evaluate != nil { record.devMetric = devMetric + "_accuracy" }
-
-        // The chosen epoch's weights (restored by the trainer) become M_{t+1}.
-        // M_t's SFT record carries the prompt format; it says which run wrote these weights.
-        let carried = checkpoint.record?.continued(
-            by: TrainingRecord.LaterRun(
-                kind: config.mode.rawValue, record: Self.recordFile, sourceModel: record.sourceModel ?? model,
-                finished: record.finished))
-        try Checkpoint(model: policy, tokenizer: checkpoint.tokenizer, record: carried).save(directory: out)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try write(try encoder.encode(record), to: out + "/" + Self.recordFile)
-        return record
+        var result: SCPORoundResult
+        do {
+            result = try round.train(
+                from: checkpoint, pairs: preferencePairs, epochFolders: out, sourceModel: sourcePath,
+                progress: { progress.show($0) })
+        } catch let error as SCPOError {
+            throw TrainSCPOError("\(pairs): \(error.message)")
+        }
+        result.record.pairsFile = URL(fileURLWithPath: pairs).standardizedFileURL.path
+        try SCPORound.save(result, directory: out)
+        try write(
+            PairsJSONL.encode(result.scoredPairs.map(ScoredPairLine.init)), to: out + "/reference_logprobs.jsonl")
+        return result.record
     }
 
-    /// The SCPO record's file name in the output folder (`training_record.json` keeps M_t's SFT
-    /// record, which `Checkpoint.load` reads for the prompt format, marked `produced_by` this run's
-    /// mode with the run listed in `later_runs`).
-    static let recordFile = "scpo_record.json"
+    /// The SCPO record's file name in the output folder.
+    static let recordFile = SCPORound.recordFile
 
     /// The dev problems: `--dev` (the first `--dev-count`), or the generated dev split with M_t's
     /// generator settings and data seed (as `quorum train sft` evaluated on).

@@ -12,15 +12,11 @@ import Synchronization
 /// for a ternary scheme is served in it (see ``ServingFormat/forPipeline(requested:trained:)``). Its
 /// matrix products use up to `threads` threads (the samples do not depend on it).
 func makeWorkerSampler(spec: PipelineSpec, folder: String, threads: Int) throws -> any ResponseSampler {
-    let checkpoint = try Checkpoint.load(directory: folder)
-    let trained = try checkpoint.model.quantization.map { try ServingFormat.named($0.rawValue) }
-    let format = try ServingFormat.forPipeline(
-        requested: try ServingFormat.named(spec.servingFormat.rawValue), trained: trained)
-    let serving = try ServingModel(model: checkpoint.model, format: format)
-    serving.threads = threads
+    let served = try ModelFolder.load(directory: folder, format: spec.servingFormat)
+    (served.generator as? ServingModel)?.threads = threads
     return ModelSampler(
-        generator: serving, tokenizer: checkpoint.tokenizer,
-        format: checkpoint.promptFormat, maxNewTokens: spec.sampling.maxNewTokens)
+        generator: served.generator, tokenizer: served.tokenizer, format: served.promptFormat,
+        maxNewTokens: spec.sampling.maxNewTokens)
 }
 
 /// Sampling counters of one worker process.

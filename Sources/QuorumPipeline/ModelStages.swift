@@ -1,0 +1,91 @@
+import Foundation
+import QuorumServing
+import QuorumTasks
+import QuorumTraining
+import QuorumVoting
+import SCPO
+
+extension PipelineStages {
+    /// The model work of a pipeline as library calls: seed training with ``SFTTrainer``, each round
+    /// with ``SCPORound``, evaluation with the ``Evaluator`` in the spec's serving format (loaded by
+    /// ``ModelFolder``). The same calls back `quorum train sft`, `quorum train scpo` and `quorum eval`,
+    /// so a round is exactly what a person would run by hand.
+    public static func standard(spec: PipelineSpec) -> PipelineStages {
+        PipelineStages(
+            trainSeed: { configPath, output in
+                let config = try SFTConfig.load(path: configPath)
+                try await runOnDedicatedThread {
+                    try SFTTrainer(config: config).run().save(directory: output)
+                }
+            },
+            trainRound: { round, reference, pairs, output in
+                try await runOnDedicatedThread { () throws -> String in
+                    let start = try Checkpoint.load(directory: reference)
+                    let trainer = spec.trainer
+                    var config = SCPOConfig()
+                    config.mode = spec.mode.objective
+                    config.epochs = trainer.epochs
+                    config.lr = trainer.learningRate
+                    config.batch = trainer.batchSize
+                    config.beta = trainer.beta
+                    config.alpha = trainer.alpha
+                    config.seed = UInt64(round)
+                    let dev = try Self.devProblems(count: trainer.devCount, record: start.record)
+                    let result = try SCPORound(
+                        config: config,
+                        dev: dev.isEmpty
+                            ? nil : SCPODevSplit(problems: dev, maxNewTokens: spec.sampling.maxNewTokens)
+                    ).train(
+                        from: start, pairs: pairs, epochFolders: output,
+                        sourceModel: URL(fileURLWithPath: reference).standardizedFileURL.path)
+                    try SCPORound.save(result, directory: output)
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    return String(decoding: try encoder.encode(result.record), as: UTF8.self)
+                }
+            },
+            evaluate: { model in
+                let evaluation = spec.evaluation
+                return try await runOnDedicatedThread { () throws -> EvaluationNumbers in
+                    let served = try ModelFolder.load(
+                        directory: model, format: spec.servingFormat == .fp32 ? nil : spec.servingFormat)
+                    guard let split = DataSplit(rawValue: evaluation.split) else {
+                        throw RoundError(message: "unknown evaluation split \"\(evaluation.split)\"")
+                    }
+                    let generator = try ProblemGenerator(config: served.record?.config.generator ?? GeneratorConfig())
+                    let problems = try generator.generate(
+                        split: split, count: evaluation.count, seed: served.record?.config.dataSeed ?? 1)
+                    let evaluator = Evaluator(
+                        generator: served.generator, tokenizer: served.tokenizer, format: served.promptFormat,
+                        maxNewTokens: spec.sampling.maxNewTokens)
+                    let result = evaluator.evaluate(problems, k: evaluation.k, temperature: 0.7, topP: 0.9, seed: 0)
+                        .result
+                    return EvaluationNumbers(
+                        problems: result.count, greedyAccuracy: result.greedyAccuracy,
+                        majorityAccuracy: result.majorityAccuracy ?? 0, k: evaluation.k)
+                }
+            })
+    }
+
+    /// The labeled dev problems a round chooses its epoch on: the generated dev split with M_t's
+    /// generator settings and data seed (as seed training evaluated on).
+    static func devProblems(count: Int, record: TrainingRecord?) throws -> [Problem] {
+        guard count > 0 else { return [] }
+        let trained = record?.config
+        return try ProblemGenerator(config: trained?.generator ?? GeneratorConfig()).generate(
+            split: .dev, count: count, seed: trained?.dataSeed ?? 1)
+    }
+}
+
+extension PipelineSpec.Mode {
+    /// The training objective of this pipeline mode (`scpo-semi` trains SCPO's loss on its mix of
+    /// vote and gold pairs).
+    var objective: SCPOMode {
+        switch self {
+        case .scpo, .scpoSemi: .scpo
+        case .scpoUnweighted: .scpoUnweighted
+        case .irpoGold: .irpoGold
+        case .lmsi: .lmsi
+        }
+    }
+}

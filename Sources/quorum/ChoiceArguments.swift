@@ -1,0 +1,8 @@
+public import ArgumentParser
+public import QuorumServing
+public import SCPO
+
+// Options that name a choice are enums: an unknown value is an error that lists the valid ones,
+// never a silent default.
+extension ServingFormat: ExpressibleByArgument {}
+extension SCPOMode: ExpressibleByArgument {}
