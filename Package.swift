@@ -89,6 +89,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // Experiments: every mode from shared seed models, results in PostgreSQL, the paper-shaped table.
+        .target(
+            name: "QuorumExperiments",
+            dependencies: [
+                "QuorumPipeline", "QuorumStore", "QuorumDigest", "QuorumServing", "QuorumTasks", "QuorumTraining",
+                "QuorumVoting", "QuorumTokenizer", "SCPO", .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
+
         // The command-line tool, at the top.
         .executableTarget(
             name: "quorum",
@@ -96,7 +105,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
-                "GGUF",
+                "GGUF", "QuorumExperiments",
             ],
             swiftSettings: swiftSettings),
 
@@ -119,13 +128,15 @@ let package = Package(
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
         .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
+        .testTarget(
+            name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting"]),
         .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",
             dependencies: [
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer",
-                "QuorumTasks", "QuorumVoting",
+                "QuorumTasks", "QuorumVoting", "QuorumExperiments", "QuorumServing",
                 "quorum",
             ],
             exclude: ["Fixtures"]),

@@ -16,6 +16,50 @@ public struct PublishedCheckpoint: Sendable, Codable, Equatable {
     public var compressedBytes: Int
 }
 
+/// A model folder as one lossless NeuZip checkpoint in an artifact store, and back.
+public struct ModelArtifacts: Sendable {
+    /// Where the bytes go.
+    public let store: any ArtifactStore
+
+    /// Creates the mover.
+    public init(store: any ArtifactStore) { self.store = store }
+
+    /// What ``put(directory:)`` stored.
+    public struct Packed: Sendable {
+        /// SHA-256 of the `.nzck` bytes.
+        public var sha256: String
+        /// Bytes of the folder's safetensors before compression.
+        public var uncompressedBytes: Int
+        /// Bytes of the `.nzck`.
+        public var compressedBytes: Int
+    }
+
+    /// Compresses `directory` (model.safetensors plus its companion files) and stores it.
+    public func put(directory: String) async throws -> Packed {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quorum-publish-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("model.nzck").path
+        let records = try Checkpoint.compress(input: directory, output: file, mode: .lossless)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        let digest = try await store.put(bytes)
+        return Packed(
+            sha256: digest, uncompressedBytes: records.reduce(0) { $0 + $1.originalByteCount },
+            compressedBytes: bytes.count)
+    }
+
+    /// Fetches artifact `sha256`, verifies it, and unpacks it into `directory`.
+    public func get(_ sha256: String, into directory: String) async throws {
+        let bytes = try await store.get(sha256)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/model.nzck"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try Checkpoint.decompress(input: file, output: directory + "/model.safetensors", extractFiles: true)
+    }
+}
+
 /// Moves model folders (safetensors + config.json + tokenizer.json + records) between the trainer
 /// and the workers as lossless NeuZip checkpoints in an artifact store, recorded in `checkpoints`.
 public struct ModelCheckpoints: Sendable {
@@ -36,19 +80,12 @@ public struct ModelCheckpoints: Sendable {
     public func publish(directory: String, pipeline: String, round: Int, format: String = "fp32") async throws
         -> PublishedCheckpoint
     {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "quorum-publish-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let file = scratch.appendingPathComponent("model.nzck").path
-        let records = try Checkpoint.compress(input: directory, output: file, mode: .lossless)
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        let uncompressed = records.reduce(0) { $0 + $1.originalByteCount }
-        let digest = try await store.put(bytes)
+        let packed = try await ModelArtifacts(store: store).put(directory: directory)
+        let (digest, uncompressed, compressed) = (packed.sha256, packed.uncompressedBytes, packed.compressedBytes)
         try await database.execute(
             """
             INSERT INTO checkpoints (pipeline, round, artifact, format, uncompressed_bytes, compressed_bytes)
-            VALUES (\(pipeline), \(Int32(round)), \(digest), \(format), \(uncompressed), \(bytes.count))
+            VALUES (\(pipeline), \(Int32(round)), \(digest), \(format), \(uncompressed), \(compressed))
             ON CONFLICT (pipeline, round) DO NOTHING
             """)
         return try await find(pipeline: pipeline, round: round)!
@@ -73,11 +110,6 @@ public struct ModelCheckpoints: Sendable {
         guard let published = try await find(pipeline: pipeline, round: round) else {
             throw ArtifactError(message: "pipeline \(pipeline) has no published model M\(round) yet")
         }
-        let bytes = try await store.get(published.artifact)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = directory + "/model.nzck"
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        try Checkpoint.decompress(input: file, output: directory + "/model.safetensors", extractFiles: true)
+        try await ModelArtifacts(store: store).get(published.artifact, into: directory)
     }
 }

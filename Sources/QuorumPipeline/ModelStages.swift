@@ -3,7 +3,7 @@ import QuorumServing
 import QuorumTasks
 import QuorumTraining
 import QuorumVoting
-import SCPO
+public import SCPO
 
 extension PipelineStages {
     /// The model work of a pipeline as library calls: seed training with ``SFTTrainer``, each round
@@ -80,7 +80,7 @@ extension PipelineStages {
 extension PipelineSpec.Mode {
     /// The training objective of this pipeline mode (`scpo-semi` trains SCPO's loss on its mix of
     /// vote and gold pairs).
-    var objective: SCPOMode {
+    public var objective: SCPOMode {
         switch self {
         case .scpo, .scpoSemi: .scpo
         case .scpoUnweighted: .scpoUnweighted

@@ -396,8 +396,7 @@ public struct PipelineRunner: Sendable {
             case .irpoGold: problems[index].labeled = true
             case .scpoSemi:
                 let fraction = spec.labeledFraction ?? 0
-                problems[index].labeled =
-                    Double((ModelSampler.problemStream(problems[index].id) >> 16) % 10_000) / 10_000 < fraction
+                problems[index].labeled = RoundProblem.isLabeled(id: problems[index].id, fraction: fraction)
             default: problems[index].labeled = false
             }
         }

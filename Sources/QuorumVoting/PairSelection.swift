@@ -265,3 +265,25 @@ extension PairSelection.Selection {
         self.init(status: status, choice: nil)
     }
 }
+
+extension PairSelection {
+    /// LMSI's training example for one problem (Huang et al. 2022, the paper's baseline): the
+    /// self-consistent answer of *every* problem whose top answer passes τ·k, unanimous problems
+    /// included — LMSI trains only on the chosen response, so it needs no rejected one. The chosen
+    /// response is a seeded pick from the most-voted cluster (tied clusters: a seeded pick, as in
+    /// the vote rule). Returns nil when no answer passes τ·k. The pair's `rejected` is empty, its
+    /// weight 1 and its rejected votes those of the least-voted other answer (0 when unanimous).
+    public func selfConsistentExample(for problem: ProblemSamples, round: Int) -> PreferencePair? {
+        let tally = VoteTally(problem.responses, extrasCountAsVotes: extrasCountAsVotes)
+        let top = tally.maximumVotes
+        guard top > 0, top >= minimumVotes(k: tally.k) else { return nil }
+        var generator = SplitMix64(seed: Self.randomKey(seed: seed, problemID: problem.problemID, round: round))
+        let cluster = generator.pick(tally.clusters.filter { $0.votes == top })
+        let chosen = problem.responses[generator.pick(cluster.members)]
+        let bottom = tally.clusters.filter { $0.answer != cluster.answer && $0.votes > 0 }.map(\.votes).min() ?? 0
+        return PreferencePair(
+            problemID: problem.problemID, round: round, prompt: problem.prompt, chosen: chosen.response, rejected: "",
+            chosenAnswer: cluster.answer, rejectedAnswer: nil, weight: 1, chosenVotes: top, rejectedVotes: bottom,
+            k: tally.k, source: .selfConsistency)
+    }
+}

@@ -81,6 +81,49 @@ public enum SamplesJSONL {
         return problems
     }
 
+    /// The problems as JSONL that ``decode(_:)`` reads back to equal values: one row per response,
+    /// its answer as given (null when it has none), the gold answer on every row of a problem that
+    /// has one, `"extra": true` on extra samples.
+    public static func encode(_ problems: [ProblemSamples]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for problem in problems {
+            for response in problem.responses {
+                let row = EncodedRow(
+                    problemID: problem.problemID, prompt: problem.prompt, response: response.response,
+                    answer: response.answer, gold: problem.gold, extra: response.isExtra ? true : nil)
+                data.append(try encoder.encode(row))
+                data.append(0x0A)
+            }
+        }
+        return data
+    }
+
+    /// One written row.
+    private struct EncodedRow: Encodable {
+        var problemID: String
+        var prompt: String
+        var response: String
+        var answer: String?
+        var gold: String?
+        var extra: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case problemID = "problem_id", prompt, response, answer, gold, extra
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(problemID, forKey: .problemID)
+            try c.encode(prompt, forKey: .prompt)
+            try c.encode(response, forKey: .response)
+            try c.encode(answer, forKey: .answer)  // null: the response has no answer
+            try c.encodeIfPresent(gold, forKey: .gold)
+            try c.encodeIfPresent(extra, forKey: .extra)
+        }
+    }
+
     /// One parsed row: the response and the row's gold answer.
     struct Row {
         /// The response, its answer extracted or canonicalised.

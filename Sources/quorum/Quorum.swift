@@ -18,6 +18,7 @@ struct Quorum: AsyncParsableCommand {
             QuantizeCommand.self,
             BenchCommand.self,
             ExportCommand.self,
+            ExperimentCommand.self,
         ])
 
     static func main() async {

@@ -1,0 +1,209 @@
+import Foundation
+
+/// A mean with its standard error.
+public struct Estimate: Sendable, Equatable, Codable {
+    /// The mean over seeds.
+    public var mean: Double
+    /// The standard error of the mean: over seeds when there are two or more, else from the test
+    /// problems (``basis`` says which); nil when neither can be computed.
+    public var standardError: Double?
+    /// How many seeds the mean is over.
+    public var seeds: Int
+    /// `seeds` or `problems`: where ``standardError`` comes from.
+    public var basis: String
+
+    enum CodingKeys: String, CodingKey {
+        case mean, standardError = "standard_error", seeds, basis
+    }
+}
+
+/// The arithmetic of an experiment's table: means over seeds, standard errors, paired differences.
+///
+/// - A model's accuracy over seeds s = 1…S: the mean of the per-seed accuracies; its standard error
+///   is their sample standard deviation / √S (S ≥ 2), or with one seed the test set's binomial
+///   standard error √(p(1 − p)/N).
+/// - A paired difference A − B: per seed d_s = acc_A(s) − acc_B(s) on the same test problems; the
+///   mean of d_s with standard error sd(d)/√S (S ≥ 2), or with one seed the paired per-problem
+///   standard error sd(x)/√N, where x_i = 1[A right on i] − 1[B right on i].
+public enum TableArithmetic {
+    /// Mean and standard error of per-seed accuracies; `correct` lists each seed's per-problem results.
+    public static func accuracy(_ perSeed: [[Bool]]) -> Estimate? {
+        let values = perSeed.filter { !$0.isEmpty }.map(rate)
+        guard !values.isEmpty else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        if values.count >= 2 {
+            return Estimate(mean: mean, standardError: standardError(values), seeds: values.count, basis: "seeds")
+        }
+        let n = Double(perSeed.first { !$0.isEmpty }!.count)
+        return Estimate(
+            mean: mean, standardError: (mean * (1 - mean) / n).squareRoot(), seeds: 1, basis: "problems")
+    }
+
+    /// Mean and standard error of the paired difference A − B; `pairs` holds, per seed, A's and B's
+    /// per-problem results on the same problems in the same order.
+    public static func difference(_ pairs: [(a: [Bool], b: [Bool])]) -> Estimate? {
+        let usable = pairs.filter { !$0.a.isEmpty && $0.a.count == $0.b.count }
+        guard !usable.isEmpty else { return nil }
+        let differences = usable.map { rate($0.a) - rate($0.b) }
+        let mean = differences.reduce(0, +) / Double(differences.count)
+        if differences.count >= 2 {
+            return Estimate(
+                mean: mean, standardError: standardError(differences), seeds: differences.count, basis: "seeds")
+        }
+        let x = zip(usable[0].a, usable[0].b).map { Double($0 ? 1 : 0) - Double($1 ? 1 : 0) }
+        return Estimate(mean: mean, standardError: standardError(x), seeds: 1, basis: "problems")
+    }
+
+    /// The fraction of true values.
+    static func rate(_ values: [Bool]) -> Double { Double(values.filter { $0 }.count) / Double(values.count) }
+
+    /// Sample standard deviation (n − 1) / √n; nil for fewer than two values.
+    static func standardError(_ values: [Double]) -> Double? {
+        guard values.count >= 2 else { return nil }
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        return (variance / n).squareRoot()
+    }
+}
+
+/// An experiment's results in the paper's shape: accuracy per mode and round, and the paired
+/// differences the paper's claims rest on.
+public struct ExperimentTable: Sendable, Codable {
+    /// One model row.
+    public struct Row: Sendable, Codable, Equatable {
+        /// The mode (`seed` for M0).
+        public var mode: String
+        /// The round (0 for M0).
+        public var round: Int
+        /// Greedy accuracy.
+        public var greedy: Estimate
+        /// Majority-of-k accuracy (nil without a vote evaluation).
+        public var majority: Estimate?
+        /// Mean training examples over seeds (nil for M0).
+        public var pairs: Double?
+        /// Mean fraction of training examples whose chosen answer is the gold one.
+        public var pairPrecision: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case mode, round, greedy, majority, pairs, pairPrecision = "pair_precision"
+        }
+    }
+
+    /// One paired difference (greedy accuracy, points as a fraction).
+    public struct Difference: Sendable, Codable, Equatable {
+        /// What minus what, e.g. `scpo M2 − M0`.
+        public var label: String
+        /// The difference of greedy accuracy.
+        public var greedy: Estimate
+    }
+
+    /// The experiment's name.
+    public var experiment: String
+    /// The serving format(s) the evaluations ran in.
+    public var formats: [String]
+    /// Test problems per evaluation.
+    public var problems: Int
+    /// k of the majority vote.
+    public var k: Int
+    /// The seeds with results.
+    public var seeds: [Int]
+    /// The rows: M0, then each mode's rounds.
+    public var rows: [Row]
+    /// The paired differences.
+    public var differences: [Difference]
+
+    /// The table of `evaluations` (and the models' training summaries), modes in `modes` order.
+    public init(experiment: String, modes: [String], evaluations: [StoredEvaluation], models: [StoredModel]) {
+        self.experiment = experiment
+        formats = Array(Set(evaluations.map(\.format))).sorted()
+        problems = evaluations.first?.greedy.count ?? 0
+        k = evaluations.first { $0.k > 0 }?.k ?? 0
+        seeds = Array(Set(evaluations.map(\.key.seed))).sorted()
+        let byKey = Dictionary(evaluations.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let modelsByKey = Dictionary(models.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let seeds = self.seeds
+        let rounds = (evaluations.map(\.key.round).max() ?? 0)
+
+        func evaluation(_ mode: String, _ round: Int, _ seed: Int) -> StoredEvaluation? {
+            byKey[round == 0 ? .seedModel(seed) : ModelKey(seed: seed, mode: mode, round: round)]
+        }
+        func row(_ mode: String, _ round: Int) -> Row? {
+            let found = seeds.compactMap { evaluation(mode, round, $0) }
+            guard let greedy = TableArithmetic.accuracy(found.map(\.greedy)) else { return nil }
+            let trained = seeds.compactMap { modelsByKey[ModelKey(seed: $0, mode: mode, round: round)] }
+            let pairs = trained.compactMap(\.pairs)
+            let precisions = trained.compactMap(\.pairPrecision)
+            return Row(
+                mode: round == 0 ? ModelKey.seedMode : mode, round: round, greedy: greedy,
+                majority: TableArithmetic.accuracy(found.map(\.majority)),
+                pairs: pairs.isEmpty ? nil : Double(pairs.reduce(0, +)) / Double(pairs.count),
+                pairPrecision: precisions.isEmpty ? nil : precisions.reduce(0, +) / Double(precisions.count))
+        }
+        func difference(_ label: String, _ a: (String, Int), _ b: (String, Int)) -> Difference? {
+            let pairs = seeds.compactMap { seed -> (a: [Bool], b: [Bool])? in
+                guard let x = evaluation(a.0, a.1, seed), let y = evaluation(b.0, b.1, seed) else { return nil }
+                return (x.greedy, y.greedy)
+            }
+            return TableArithmetic.difference(pairs).map { Difference(label: label, greedy: $0) }
+        }
+
+        var rows: [Row] = []
+        if let seedRow = row(ModelKey.seedMode, 0) { rows.append(seedRow) }
+        for mode in modes {
+            for round in stride(from: 1, through: rounds, by: 1) {
+                if let r = row(mode, round) { rows.append(r) }
+            }
+        }
+        self.rows = rows
+
+        var differences: [Difference] = []
+        for mode in modes {
+            for round in stride(from: 1, through: rounds, by: 1) {
+                if let d = difference("\(mode) M\(round) − M0", (mode, round), (ModelKey.seedMode, 0)) {
+                    differences.append(d)
+                }
+            }
+        }
+        let comparisons = [
+            ("scpo", "irpo-gold"), ("scpo", "scpo-unweighted"), ("scpo-semi", "irpo-gold"), ("scpo", "lmsi"),
+        ]
+        for (a, b) in comparisons where modes.contains(a) && modes.contains(b) {
+            for round in stride(from: 1, through: rounds, by: 1) {
+                if let d = difference("\(a) − \(b) at M\(round)", (a, round), (b, round)) { differences.append(d) }
+            }
+        }
+        self.differences = differences
+    }
+
+    /// The table as Markdown: accuracy rows, then the paired differences.
+    public var markdown: String {
+        func percent(_ e: Estimate?) -> String {
+            guard let e else { return "–" }
+            let se = e.standardError.map { String(format: " ± %.1f", $0 * 100) } ?? ""
+            return String(format: "%.1f", e.mean * 100) + se
+        }
+        func points(_ e: Estimate) -> String {
+            let se = e.standardError.map { String(format: " ± %.1f", $0 * 100) } ?? ""
+            return String(format: "%+.1f", e.mean * 100) + se
+        }
+        let basis = seeds.count >= 2 ? "standard error over \(seeds.count) seeds" : "one seed: test-set standard error"
+        var lines = [
+            "Experiment `\(experiment)`: seeds \(seeds.map(String.init).joined(separator: ", ")), "
+                + "\(problems) held-out test problems, served as \(formats.joined(separator: "/")); "
+                + "mean ± \(basis).",
+            "",
+            "| model | greedy % | majority-of-\(k) % | training examples | chosen answer correct |",
+            "|---|---|---|---|---|",
+        ]
+        for row in rows {
+            let name = row.round == 0 ? "M0 (seed model)" : "\(row.mode) M\(row.round)"
+            let pairs = row.pairs.map { String(format: "%.0f", $0) } ?? ""
+            let precision = row.pairPrecision.map { String(format: "%.1f %%", $0 * 100) } ?? ""
+            lines.append("| \(name) | \(percent(row.greedy)) | \(percent(row.majority)) | \(pairs) | \(precision) |")
+        }
+        lines += ["", "| paired difference (greedy) | points |", "|---|---|"]
+        for d in differences { lines.append("| \(d.label) | \(points(d.greedy)) |") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
