@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
         .testTarget(
             name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting"]),
-        .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining"]),
+        .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",

@@ -1,5 +1,6 @@
 import Foundation
 import NeuZip
+import QuorumDigest
 public import QuorumStore
 
 /// A model published for a round: where its NeuZip bytes are and how well they compressed.
@@ -47,6 +48,29 @@ public struct ModelArtifacts: Sendable {
         return Packed(
             sha256: digest, uncompressedBytes: records.reduce(0) { $0 + $1.originalByteCount },
             compressedBytes: bytes.count)
+    }
+
+    /// A model folder from `path`: the folder itself, or a `.nzck` checkpoint unpacked into
+    /// `directory` after its SHA-256 is checked against `sha256` (when given).
+    ///
+    /// - Throws: ``ArtifactError`` when the file's digest differs or it cannot be read.
+    public static func folder(from path: String, sha256: String?, unpackingInto directory: String) throws -> String {
+        guard path.hasSuffix(".nzck") else { return path }
+        let bytes: Data
+        do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ArtifactError(message: "cannot read the seed checkpoint \(path): \(error.localizedDescription)")
+        }
+        if let sha256 {
+            let digest = SHA256.hexDigest(bytes)
+            guard digest == sha256.lowercased() else {
+                throw ArtifactError(
+                    message: "\(path) has SHA-256 \(digest), not the \(sha256) the spec names; the file is damaged "
+                        + "or was rebuilt: restore it, or update model.sha256 if you rebuilt it on purpose")
+            }
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Checkpoint.decompress(input: path, output: directory + "/model.safetensors", extractFiles: true)
+        return directory
     }
 
     /// Fetches artifact `sha256`, verifies it, and unpacks it into `directory`.

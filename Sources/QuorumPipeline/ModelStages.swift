@@ -22,13 +22,8 @@ extension PipelineStages {
                 try await runOnDedicatedThread { () throws -> String in
                     let start = try Checkpoint.load(directory: reference)
                     let trainer = spec.trainer
-                    var config = SCPOConfig()
+                    var config = trainer.scpo
                     config.mode = spec.mode.objective
-                    config.epochs = trainer.epochs
-                    config.lr = trainer.learningRate
-                    config.batch = trainer.batchSize
-                    config.beta = trainer.beta
-                    config.alpha = trainer.alpha
                     config.seed = UInt64(round)
                     let dev = try Self.devProblems(count: trainer.devCount, record: start.record)
                     let result = try SCPORound(

@@ -102,7 +102,7 @@ public struct PipelineRunner: Sendable {
         if try await checkpoints.find(pipeline: spec.name, round: 0) == nil {
             let folder: String
             if let path = spec.model.path {
-                folder = path
+                folder = try ModelArtifacts.folder(from: path, sha256: spec.model.sha256, unpackingInto: modelFolder(0))
             } else {
                 folder = modelFolder(0)
                 log("[run] training the seed model M0 from \(spec.model.trainConfig!)")

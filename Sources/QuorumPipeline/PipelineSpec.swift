@@ -1,6 +1,7 @@
 import Foundation
 public import QuorumServing
 public import QuorumTasks
+public import SCPO
 import Yams
 
 /// A pipeline job, as written in `pipelines/NAME.yaml`.
@@ -42,10 +43,13 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
 
     /// Where the seed model comes from.
     public struct ModelSource: Sendable, Equatable, Codable {
-        /// A model folder (safetensors + config.json + tokenizer.json) or a `.nzck` checkpoint.
+        /// A model folder (safetensors + config.json + tokenizer.json) or a `.nzck` checkpoint of one
+        /// (as `quorum ckpt compress` writes it).
         public var path: String?
         /// A seed-training configuration to run first, when there is no model yet.
         public var trainConfig: String?
+        /// The SHA-256 (hex) the `.nzck` file at `path` must have; checked before it is used.
+        public var sha256: String?
     }
 
     /// One source of problems.
@@ -108,17 +112,15 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         case scpo, scpoSemi = "scpo-semi", irpoGold = "irpo-gold", lmsi, scpoUnweighted = "scpo-unweighted"
     }
 
-    /// Trainer settings (SCPO: β = 0.5, α = 1, 10 epochs, cosine schedule).
+    /// Trainer settings: ``SCPOConfig``'s keys (`lr`, `epochs`, `batch`, `beta`, `alpha`, …, with its
+    /// defaults; the spec's `mode` sets the objective) and the dev split the epoch is chosen on.
     public struct Trainer: Sendable, Equatable, Codable {
-        public var epochs: Int = 10
-        public var learningRate: Double = 5e-6
-        public var batchSize: Int = 16
-        public var beta: Double = 0.5
-        public var alpha: Double = 1
+        /// The SCPO settings (the mode is set from the spec's `mode`).
+        public var scpo = SCPOConfig()
         /// Labeled dev problems on which the trainer picks the best epoch (0: keep the last epoch).
         public var devCount: Int = 200
 
-        /// The paper's settings.
+        /// The defaults.
         public init() {}
     }
 
@@ -173,7 +175,7 @@ extension PipelineSpec {
 
 extension PipelineSpec.ModelSource {
     enum CodingKeys: String, CodingKey {
-        case path, trainConfig = "train_config"
+        case path, trainConfig = "train_config", sha256
     }
 }
 
@@ -211,20 +213,24 @@ extension PipelineSpec.Sampling {
 
 extension PipelineSpec.Trainer {
     enum CodingKeys: String, CodingKey {
-        case epochs, learningRate = "learning_rate", batchSize = "batch_size", beta, alpha, devCount = "dev_count"
+        case devCount = "dev_count"
+    }
+
+    /// The keys a `trainer:` mapping may hold.
+    static var keys: Set<String> {
+        Set(SCPOConfig.CodingKeys.allCases.map(\.rawValue)).subtracting(["mode"]).union(["dev_count"])
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = Self()
-        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
-        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? defaults.learningRate
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
-        beta = try c.decodeIfPresent(Double.self, forKey: .beta) ?? defaults.beta
-        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? defaults.alpha
-        devCount = try c.decodeIfPresent(Int.self, forKey: .devCount) ?? defaults.devCount
+        scpo = try SCPOConfig(from: decoder)
+        devCount = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Int.self, forKey: .devCount) ?? 200
     }
 
+    public func encode(to encoder: any Encoder) throws {
+        try scpo.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(devCount, forKey: .devCount)
+    }
 }
 
 extension PipelineSpec.Evaluation {

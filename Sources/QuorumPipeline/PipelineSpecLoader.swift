@@ -1,6 +1,7 @@
 import Foundation
 import QuorumServing
 import QuorumTasks
+import SCPO
 import Yams
 
 /// A problem in a pipeline spec, located in its file.
@@ -105,11 +106,7 @@ extension PipelineSpec {
         } else {
             try require(labeledFraction == nil, ["labeled_fraction"], "only mode scpo-semi uses it")
         }
-        try require(trainer.epochs >= 1, ["trainer", "epochs"], "must be at least 1")
-        try require(trainer.learningRate > 0, ["trainer", "learning_rate"], "must be above 0")
-        try require(trainer.batchSize >= 1, ["trainer", "batch_size"], "must be at least 1")
-        try require(trainer.beta > 0, ["trainer", "beta"], "must be above 0 (the paper: 0.5)")
-        try require(trainer.alpha >= 0, ["trainer", "alpha"], "cannot be negative (the paper: 1)")
+        do { try trainer.scpo.validate() } catch { try require(false, ["trainer"], error.message) }
         try require(trainer.devCount >= 0, ["trainer", "dev_count"], "cannot be negative (0: keep the last epoch)")
         try require(
             ["train", "dev", "test"].contains(evaluation.split), ["evaluation", "split"], "one of train, dev, test")
@@ -140,12 +137,12 @@ struct NodeLocator {
             "name", "model", "serving_format", "problems", "sampling", "tau", "rounds", "mode", "labeled_fraction",
             "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions",
         ],
-        "model": ["path", "train_config"],
+        "model": ["path", "train_config", "sha256"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
         "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number", "max_result", "operations"],
         "problems.*.self_generated": ["count", "seed"],
         "sampling": ["k", "temperature", "top_p", "max_new_tokens", "extra_samples", "extra_temperature"],
-        "trainer": ["epochs", "learning_rate", "batch_size", "beta", "alpha", "dev_count"],
+        "trainer": PipelineSpec.Trainer.keys,
         "evaluation": ["split", "count", "k"],
     ]
 

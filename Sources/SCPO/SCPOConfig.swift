@@ -82,7 +82,8 @@ public struct SCPOConfig: Sendable, Hashable, Codable {
         warmupFraction > 0 ? max(1, Int((warmupFraction * Double(totalSteps)).rounded())) : 0
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The JSON (and pipeline-spec `trainer:`) keys.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case mode, beta, alpha, epochs, lr, minLR = "min_lr", warmupFraction = "warmup_fraction", batch
         case microBatch = "micro_batch", weightDecay = "weight_decay", beta2, clip, seed
         case referenceBatch = "reference_batch", restoreBest = "restore_best"

@@ -25,7 +25,7 @@ struct CrashTests {
         sampling: { k: 4, temperature: 1.0, max_new_tokens: 40 }
         tau: [0.5]
         rounds: \(rounds)
-        trainer: { epochs: 1, learning_rate: 1.0e-3, batch_size: 8, dev_count: 0 }
+        trainer: { epochs: 1, lr: 1.0e-3, batch: 8, dev_count: 0 }
         evaluation: { split: test, count: 6, k: 2 }
         workers: 2
         partitions: 2

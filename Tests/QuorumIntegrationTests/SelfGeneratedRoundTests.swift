@@ -21,7 +21,7 @@ struct SelfGeneratedRoundTests {
             sampling: { k: 4, temperature: 1.0, max_new_tokens: 40 }
             tau: [0.25]
             rounds: 1
-            trainer: { epochs: 1, learning_rate: 1.0e-3, batch_size: 8, dev_count: 0 }
+            trainer: { epochs: 1, lr: 1.0e-3, batch: 8, dev_count: 0 }
             evaluation: { split: test, count: 4, k: 2 }
             workers: 1
             partitions: 1

@@ -1,6 +1,7 @@
 import Foundation
 import QuorumPipeline
 import QuorumTraining
+import SCPO
 import Testing
 
 @Suite("Pipeline specs")
@@ -23,8 +24,8 @@ struct PipelineSpecTests {
         #expect(spec.tau(forRound: 1) == 0.5)
         #expect(spec.tau(forRound: 2) == 0.7)
         #expect(spec.tau(forRound: 5) == 0.7)
-        #expect(spec.trainer.beta == 0.5)
-        #expect(spec.trainer.alpha == 1)
+        #expect(spec.trainer.scpo.beta == 0.5)
+        #expect(spec.trainer.scpo.alpha == 1)
         #expect(spec.mode == .scpo)
         #expect(spec.servingFormat == .fp32)
         #expect(spec.tasksTopic == "quorum.demo.tasks")
@@ -80,7 +81,19 @@ struct PipelineSpecTests {
             yaml: minimal.replacingOccurrences(of: "count: 50", with: "count: 50, min_steps: 3, max_steps: 2"),
             line: nil, field: "problems.0.synthetic", says: "min-steps ≤ max-steps"),
         BadSpec(yaml: "name: [unclosed\n", line: nil, field: nil, says: "not valid YAML"),
+        BadSpec(yaml: minimal + "\ntrainer:\n  learning_rate: 0.1\n", line: 7, field: "trainer.learning_rate", says: "unknown key"),
+        BadSpec(yaml: minimal + "\ntrainer:\n  lr: -1\n", line: nil, field: "trainer", says: "lr must be positive"),
     ]
+
+    @Test func theTrainerDefaultsAreSCPOConfigsOwn() throws {
+        let spec = try PipelineSpec.parse(Self.minimal)
+        #expect(spec.trainer.scpo == SCPOConfig())
+        let tuned = try PipelineSpec.parse(
+            Self.minimal + "\ntrainer: { lr: 3.0e-5, epochs: 2, keep_start_unless_beaten: true, dev_count: 50 }\n")
+        #expect(tuned.trainer.scpo.lr == 3e-5 && tuned.trainer.scpo.epochs == 2)
+        #expect(tuned.trainer.scpo.keepStartUnlessBeaten && tuned.trainer.devCount == 50)
+        #expect(tuned.trainer.scpo.beta == SCPOConfig().beta)
+    }
 
     @Test("the full-size pipeline draws problems with the knobs its seed model was trained on")
     func arithmeticPipelineMatchesItsSeedModel() throws {
