@@ -244,7 +244,7 @@ public struct ExperimentRunner: Sendable {
 
     // MARK: Pure parts
 
-    /// The training examples of `mode` from one round's samples (PAPERS.md §1 steps 4–5 and 9 and
+    /// The training examples of `mode` from one round's samples (docs/papers.md §1 steps 4–5 and 9 and
     /// the baselines): `scpo` the weighted vote pairs, `scpo-unweighted` the same pairs with w = 1,
     /// `irpo-gold` gold pairs on every problem, `scpo-semi` gold pairs on the labeled fraction and
     /// vote pairs elsewhere, `lmsi` the self-consistent answer of every problem passing τ.

@@ -1,7 +1,7 @@
 import QuorumTensor
 
 // Quantization-aware training for ternary models: BitNet b1.58 and BitNet a4.8 (Wang, Ma, Wei,
-// arXiv 2411.04965; PAPERS.md §2). Only the seven linear layers inside each transformer block are
+// arXiv 2411.04965; docs/papers.md §2). Only the seven linear layers inside each transformer block are
 // quantized; embeddings, norms and the LM head stay in floating point. The forward pass multiplies
 // quantize-dequantize values (ternary weights, quantized activations); the backward pass treats
 // every quantizer as the identity (straight-through estimator), so the gradients land on the

@@ -7,7 +7,7 @@ import Yams
 /// A pipeline job, as written in `pipelines/NAME.yaml`.
 ///
 /// Keys are snake_case. Everything but `name` and `model` has a default taken from the SCPO paper
-/// (PAPERS.md §1): k = 8, temperature 0.7, top-p 0.9, τ = 0.5 then 0.7, two rounds, β = 0.5, α = 1.
+/// (docs/papers.md §1): k = 8, temperature 0.7, top-p 0.9, τ = 0.5 then 0.7, two rounds, β = 0.5, α = 1.
 public struct PipelineSpec: Sendable, Equatable, Codable {
     /// The pipeline's name: lower-case letters, digits and `-`; it names the Kafka topics
     /// (`quorum.NAME.tasks`, `quorum.NAME.votes`).

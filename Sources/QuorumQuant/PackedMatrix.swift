@@ -1,4 +1,4 @@
-/// How the activations entering a ternary (BitNet) linear layer are quantized, per token (a4.8, PAPERS.md §2).
+/// How the activations entering a ternary (BitNet) linear layer are quantized, per token (a4.8, docs/papers.md §2).
 public enum ActivationQuantizer: String, Codable, Sendable, CaseIterable {
     /// INT8 absmax: b1.58 everywhere, and a4.8's FFN down projection.
     case int8Absmax = "int8"
@@ -18,7 +18,8 @@ public enum QuantFormat: Hashable, Codable, Sendable {
     case w8a8Int
     /// FP8 E4M3 weights per output channel, dynamic per-token E4M3 activations (emulated in fp32).
     case w8a8FP
-    /// int4 weights in groups of 128 inputs with MSE-optimal clipping; fp32 activations.
+    /// int4 weights in groups of 128 inputs with MSE-optimal clipping; 16-bit activations (int16 codes
+    /// with one absmax scale per group).
     case w4a16Int
     /// Ternary absmean weights (one scale per tensor) with the given activation quantizer.
     case ternary(ActivationQuantizer)

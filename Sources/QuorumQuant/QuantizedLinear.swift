@@ -165,7 +165,7 @@ public struct QuantizedLinear: Sendable, Codable {
             }
             (a.low, a.high, a.groupScales, a.laneSums, a.pairs) = (low, high, scales, lanes, pairs)
         case .w8a8FP:
-            // Per-token E4M3 (PAPERS.md §3, W8A8-FP), AVX2 version of `Quantize.e4m3PerRow` + decode.
+            // Per-token E4M3 (docs/papers.md §3, W8A8-FP), AVX2 version of `Quantize.e4m3PerRow` + decode.
             var floats = [Float](repeating: 0, count: tokens * stride)
             var scales = [Float](repeating: 1, count: tokens)
             floats.withUnsafeMutableBufferPointer { f in
@@ -186,7 +186,7 @@ public struct QuantizedLinear: Sendable, Codable {
                             let row = x.baseAddress! + t * n
                             let out = codes.baseAddress! + t * stride
                             let sum = sums.baseAddress! + t
-                            // Per-token quantizers (PAPERS.md §2), AVX2 versions of `Quantize.*`.
+                            // Per-token quantizers (docs/papers.md §2), AVX2 versions of `Quantize.*`.
                             switch format {
                             case .ternary(.int4Absmean):
                                 scales[t] = cqk_quantize_int4_absmean(

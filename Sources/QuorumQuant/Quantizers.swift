@@ -1,4 +1,4 @@
-/// The quantizers of BitNet b1.58 / a4.8 (PAPERS.md §2) and of the practical formats (PAPERS.md §3),
+/// The quantizers of BitNet b1.58 / a4.8 (docs/papers.md §2) and of the practical formats (docs/papers.md §3),
 /// as plain functions over `Float` arrays. Rounding is round-half-to-even everywhere (what
 /// `torch.round` does in the papers' reference code).
 public enum Quantize {

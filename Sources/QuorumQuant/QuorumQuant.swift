@@ -1,4 +1,4 @@
-// QuorumQuant — serving formats for the linear layers inside transformer blocks (PAPERS.md §2, §3).
+// QuorumQuant — serving formats for the linear layers inside transformer blocks (docs/papers.md §2, §3).
 //
 // Entry point: `QuantizedLinear(weights:outFeatures:inFeatures:format:)`, then
 // `forward(x:into:)` with `tokens × inFeatures` fp32 rows. Formats (`QuantFormat`):

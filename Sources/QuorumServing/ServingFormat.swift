@@ -22,7 +22,7 @@ public enum LinearRole: String, CaseIterable, Sendable {
 }
 
 /// A whole-model serving format: which ``QuantFormat`` each linear layer inside the blocks gets.
-/// Embeddings, norms and the LM head always stay fp32 (PAPERS.md §3: only the linear layers inside
+/// Embeddings, norms and the LM head always stay fp32 (docs/papers.md §3: only the linear layers inside
 /// transformer blocks are quantized).
 public enum ServingFormat: String, CaseIterable, Sendable, Codable {
     /// Unquantized (the reference).
@@ -33,7 +33,8 @@ public enum ServingFormat: String, CaseIterable, Sendable, Codable {
     case w8a8
     /// W8A8-FP: FP8 E4M3 weights and activations (emulated).
     case w8a8FP = "w8a8-fp"
-    /// W4A16-INT: int4 weights in groups of 128 with MSE clipping, fp32 activations.
+    /// W4A16-INT: int4 weights in groups of 128 with MSE clipping; 16-bit activations (int16 codes with
+    /// one absmax scale per group of 128).
     case w4a16
     /// BitNet b1.58: ternary weights, INT8 absmax activations into every linear layer.
     case b158 = "b1.58"
@@ -41,7 +42,7 @@ public enum ServingFormat: String, CaseIterable, Sendable, Codable {
     /// o_proj, INT8 into down_proj (the paper pairs it with a ReLU²GLU FFN, `hidden_act: relu2`).
     case a48 = "a4.8"
 
-    /// The layer format of `role` (PAPERS.md §2 table for a4.8).
+    /// The layer format of `role` (docs/papers.md §2 table for a4.8).
     public func linearFormat(for role: LinearRole) -> QuantFormat {
         switch self {
         case .fp32: .fp32

@@ -9,7 +9,7 @@ import QuorumTokenizer
 /// Read from and written to JSON with snake_case keys (`train_count`, `kv_heads`, …); every key is
 /// optional in a file (absent keys keep the defaults below) and unknown keys are rejected, so a typo
 /// cannot silently fall back to a default. `pipelines/seed-model-small.json` is the seed model the
-/// project settled on (in SCPO's regime; see the README).
+/// project settled on (in SCPO's regime; see docs/seed-model.md).
 public struct SFTConfig: Sendable, Hashable, Codable {
     // Data.
     /// Seed of the problem generator (train and dev problems).
@@ -123,7 +123,7 @@ public struct SFTConfig: Sendable, Hashable, Codable {
     /// The least dev greedy accuracy an evaluation needs to be chosen by `select: margin`.
     public var selectMinGreedy: Double = 0
 
-    // Quantization-aware training (BitNet, PAPERS.md §2).
+    // Quantization-aware training (BitNet, docs/papers.md §2).
     /// `""` or `"none"` (floating point), `"b1.58"` (ternary weights, INT8 activations, the whole run) or `"a4.8"`
     /// (the paper's two stages: b1.58 for ``quantStage1Fraction`` of the steps, then the a4.8 scheme
     /// continuing with the same AdamW state; needs `hidden_act` `relu2`).

@@ -3,7 +3,7 @@ import QuorumTasks
 /// The settings of pair selection, and the selection itself: from one problem's sampled responses
 /// to a ``ProblemVoteOutcome`` (a weighted ``PreferencePair`` or the reason there is none).
 ///
-/// The rules are SCPO's (Prasad et al. 2024, arXiv 2411.04109; PAPERS.md §1 steps 2–5 and 9). Where
+/// The rules are SCPO's (Prasad et al. 2024, arXiv 2411.04109; docs/papers.md §1 steps 2–5 and 9). Where
 /// the paper is silent, this type decides as follows:
 ///
 /// - **Unparsable responses** cast no vote but count in k (they were sampled), so they lower
@@ -166,7 +166,7 @@ public struct PairSelection: Sendable, Hashable, Codable {
             let rejectedVotes = rejected.answer.map { tally.votes(for: $0) } ?? 0
             margin = chosenVotes - rejectedVotes
             if choice.source == .selfConsistency && chosenVotes == rejectedVotes {
-                // PAPERS.md §1 step 5: a tie gives w = 0 and carries no loss; counted, not trained.
+                // docs/papers.md §1 step 5: a tie gives w = 0 and carries no loss; counted, not trained.
                 selection.status = .tie
             } else {
                 pair = PreferencePair(
@@ -192,7 +192,7 @@ public struct PairSelection: Sendable, Hashable, Codable {
             answer: cluster.answer, votes: cluster.votes, extraSamples: cluster.extraMembers.count)
     }
 
-    /// The pair's weight: w = (V(y+) − V(y−)) / k (PAPERS.md §1 step 5) for a weighted vote pair,
+    /// The pair's weight: w = (V(y+) − V(y−)) / k (docs/papers.md §1 step 5) for a weighted vote pair,
     /// 1 for unweighted SCPO and for gold pairs (step 9).
     func weight(chosenVotes: Int, rejectedVotes: Int, k: Int, source: PreferencePair.Source) -> Double {
         guard source == .selfConsistency, mode != .unweighted else { return 1 }
@@ -219,7 +219,7 @@ public struct PairSelection: Sendable, Hashable, Codable {
         var choice: Choice?
     }
 
-    /// SCPO's vote rule (PAPERS.md §1 step 4): y+ from the most-voted cluster, y− from the
+    /// SCPO's vote rule (docs/papers.md §1 step 4): y+ from the most-voted cluster, y− from the
     /// least-voted other one, kept only if V(y+) ≥ τ·k.
     func selectByVote(tally: VoteTally, generator: inout SplitMix64) -> Selection {
         let top = tally.maximumVotes
@@ -239,7 +239,7 @@ public struct PairSelection: Sendable, Hashable, Codable {
                 chosen: chosen, rejected: rejected, chosenAnswer: chosenCluster.answer, source: .selfConsistency))
     }
 
-    /// The semi-supervised gold rule (PAPERS.md §1 step 9): y+ a correct response, y− an incorrect
+    /// The semi-supervised gold rule (docs/papers.md §1 step 9): y+ a correct response, y− an incorrect
     /// one, skipped if either is missing.
     static func selectByGold(
         _ gold: String, tally: VoteTally, generator: inout SplitMix64

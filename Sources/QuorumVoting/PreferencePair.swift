@@ -1,6 +1,6 @@
 /// One weighted preference pair: a chosen and a rejected response to the same prompt.
 ///
-/// It is what the SCPO loss trains on (PAPERS.md §1 step 6):
+/// It is what the SCPO loss trains on (docs/papers.md §1 step 6):
 /// `L = −w·log σ(β·[…chosen…] − β·[…rejected…]) − α·w·log Mθ(y+|x)/|y+|`.
 /// It travels as JSON (Kafka → PostgreSQL, JSONL files) with the snake_case keys of ``CodingKeys``,
 /// which are the columns of the `pairs` table (migrations/0002_pipeline.sql); ``Source`` values are

@@ -3,7 +3,7 @@ import QuorumTasks
 
 /// One sampled response to one problem, with its extracted final answer.
 ///
-/// SCPO (Prasad et al. 2024, §1 step 2 of PAPERS.md) votes with the final answer ans(y) of each of
+/// SCPO (Prasad et al. 2024, §1 step 2 of docs/papers.md) votes with the final answer ans(y) of each of
 /// the k responses; a response whose answer cannot be parsed casts no vote.
 public struct SampledResponse: Sendable, Hashable, Codable {
     /// The id of the problem this response answers.

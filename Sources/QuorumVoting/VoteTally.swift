@@ -1,6 +1,6 @@
 /// The votes of one problem's responses, clustered by final answer.
 ///
-/// SCPO (PAPERS.md §1 step 3): V(y) is the number of the k samples whose final answer equals
+/// SCPO (docs/papers.md §1 step 3): V(y) is the number of the k samples whose final answer equals
 /// ans(y) — a count, not a fraction. Responses without a parsable answer cast no vote; they still
 /// count in k (they were sampled), and are listed in ``unparsable``.
 ///

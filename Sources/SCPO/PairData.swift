@@ -166,7 +166,7 @@ public enum PairEncoding {
     }
 }
 
-/// Scores pairs with the frozen reference model M_t, once per round (PAPERS.md §1 step 6: M_t never
+/// Scores pairs with the frozen reference model M_t, once per round (docs/papers.md §1 step 6: M_t never
 /// changes during the round, so log M_t(y|x) is computed once and stored with the pair).
 public enum ReferenceScorer {
     /// The model batch of `pairs`: the chosen sequences, then (when `includeRejected`) the rejected

@@ -1,4 +1,4 @@
-/// The settings of one SCPO round's training (PAPERS.md §1 step 7), and of its baselines.
+/// The settings of one SCPO round's training (docs/papers.md §1 step 7), and of its baselines.
 ///
 /// JSON keys are snake_case. Where the paper is silent or its numbers are for an 8B model, the
 /// defaults below are this project's choice:

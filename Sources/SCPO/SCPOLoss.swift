@@ -4,7 +4,7 @@ import Foundation
 /// contributes to the SCPO loss.
 ///
 /// Every log-probability is a sum over the response's tokens only (the prompt is excluded):
-/// log M(y|x) = Σ_t log M(y_t | x, y_<t), PAPERS.md §1 step 6.
+/// log M(y|x) = Σ_t log M(y_t | x, y_<t), docs/papers.md §1 step 6.
 public struct PairLogProbs: Sendable, Hashable, Codable {
     /// log πθ(y+|x): the policy's log-probability of the chosen response.
     public var policyChosen: Double
@@ -175,7 +175,7 @@ public struct SCPOMeans: Sendable, Hashable, Codable {
     }
 }
 
-/// The SCPO loss of Prasad et al. 2024 (arXiv 2411.04109, PAPERS.md §1 step 6) and its baselines,
+/// The SCPO loss of Prasad et al. 2024 (arXiv 2411.04109, docs/papers.md §1 step 6) and its baselines,
 /// with its gradient with respect to the policy's sequence log-probabilities in closed form.
 ///
 /// Per pair, with m = β·[(log πθ(y+) − log π_ref(y+)) − (log πθ(y−) − log π_ref(y−))]:
@@ -220,7 +220,7 @@ public struct SCPOLoss: Sendable, Hashable, Codable {
         let w = pair.weight
         let length = Double(max(pair.chosenTokens, 1))
         let chosenReward = beta * (pair.policyChosen - pair.referenceChosen)
-        // SCPO eq. (PAPERS.md §1 step 6), second term: −α·w·log Mθ(y+|x)/|y+|.
+        // SCPO eq. (docs/papers.md §1 step 6), second term: −α·w·log Mθ(y+|x)/|y+|.
         let nll = -alpha * w * pair.policyChosen / length
         var dChosen = -alpha * w / length
         guard preferenceTerm else {

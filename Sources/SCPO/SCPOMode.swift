@@ -1,7 +1,7 @@
 public import QuorumVoting
 
 /// The objective a run trains: SCPO or one of the baselines the paper compares against, each a
-/// setting of the one ``SCPOLoss`` (PAPERS.md §1, "Baselines").
+/// setting of the one ``SCPOLoss`` (docs/papers.md §1, "Baselines").
 ///
 /// | mode | pairs used | weight | preference term | NLL term |
 /// |---|---|---|---|---|
@@ -32,7 +32,7 @@ public enum SCPOMode: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// Whether this mode trains on `pair` at all: `irpo-gold` keeps gold pairs only, `scpo` drops
-    /// pairs of weight 0 (they carry no loss; PAPERS.md §1 step 5).
+    /// pairs of weight 0 (they carry no loss; docs/papers.md §1 step 5).
     public func uses(_ pair: PreferencePair) -> Bool {
         switch self {
         case .scpo: return pair.weight > 0

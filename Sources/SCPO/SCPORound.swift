@@ -49,7 +49,7 @@ public struct SCPORoundResult {
     public var scoredPairs: [TokenizedPair]
 }
 
-/// One SCPO round (or a baseline's) as a library call (PAPERS.md §1 steps 6–7): M_{t+1} from M_t
+/// One SCPO round (or a baseline's) as a library call (docs/papers.md §1 steps 6–7): M_{t+1} from M_t
 /// and the round's preference pairs. The pairs are tokenized in M_t's prompt format, scored once
 /// by the frozen reference M_t, trained on with ``SCPOTrainer``, and the epoch is chosen on the
 /// labeled dev split. `quorum train scpo`, the pipeline's trainer stage and the experiment runner

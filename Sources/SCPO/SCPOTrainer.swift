@@ -142,7 +142,7 @@ public enum SCPOEvent: Sendable {
     case epoch(SCPOEpochRecord)
 }
 
-/// The SCPO trainer (PAPERS.md §1 steps 6–7): epochs over the pairs in a seeded order, micro-batches
+/// The SCPO trainer (docs/papers.md §1 steps 6–7): epochs over the pairs in a seeded order, micro-batches
 /// accumulated to an effective batch, AdamW with warm-up and cosine decay, gradient clipping, an
 /// evaluation and a checkpoint after every epoch, and the best epoch chosen on a labeled dev split.
 ///

@@ -117,7 +117,7 @@ struct QATTests {
         #expect(tied == [1, -1, 1, 0, 0, 0])
     }
 
-    @Test("quantizers on hand-computed examples (PAPERS.md §2)")
+    @Test("quantizers on hand-computed examples (docs/papers.md §2)")
     func handComputed() {
         // INT8 absmax: γ = 2; 127·x/(2 + 1e-5) = 63.4997, −126.9994, 15.87; codes 63, −127, 16.
         var x: [Double] = [1, -2, 0.25]
