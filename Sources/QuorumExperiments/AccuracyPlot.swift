@@ -1,4 +1,5 @@
 import Foundation
+import QuorumPipeline
 
 extension ExperimentTable {
     /// Greedy accuracy per round, one line per mode (all starting at the shared M0), with ±1

@@ -53,11 +53,13 @@ extension PipelineStages {
                     let evaluator = Evaluator(
                         generator: served.generator, tokenizer: served.tokenizer, format: served.promptFormat,
                         maxNewTokens: spec.sampling.maxNewTokens)
-                    let result = evaluator.evaluate(problems, k: evaluation.k, temperature: 0.7, topP: 0.9, seed: 0)
-                        .result
+                    let (result, outcomes) = evaluator.evaluate(
+                        problems, k: evaluation.k, temperature: 0.7, topP: 0.9, seed: 0)
                     return EvaluationNumbers(
                         problems: result.count, greedyAccuracy: result.greedyAccuracy,
-                        majorityAccuracy: result.majorityAccuracy ?? 0, k: evaluation.k)
+                        majorityAccuracy: result.majorityAccuracy, k: evaluation.k,
+                        greedyCorrect: outcomes.map { $0.greedy == $0.gold },
+                        majorityCorrect: evaluation.k > 0 ? outcomes.map { $0.majority == $0.gold } : [])
                 }
             })
     }

@@ -14,17 +14,33 @@ public struct EvaluationNumbers: Sendable, Codable, Equatable {
     public var problems: Int
     /// Greedy accuracy in [0, 1].
     public var greedyAccuracy: Double
-    /// Majority-of-k accuracy in [0, 1].
-    public var majorityAccuracy: Double
-    /// The k of the majority vote.
+    /// Majority-of-k accuracy in [0, 1] (nil when k = 0: greedy only).
+    public var majorityAccuracy: Double?
+    /// The k of the majority vote (0: greedy only).
     public var k: Int
+    /// Per problem, in split order: whether greedy decoding was right (for paired standard errors).
+    public var greedyCorrect: [Bool]
+    /// Per problem: whether the majority of k was right (empty when k = 0).
+    public var majorityCorrect: [Bool]
 
     /// Creates the numbers.
-    public init(problems: Int, greedyAccuracy: Double, majorityAccuracy: Double, k: Int) {
+    public init(
+        problems: Int, greedyAccuracy: Double, majorityAccuracy: Double?, k: Int, greedyCorrect: [Bool] = [],
+        majorityCorrect: [Bool] = []
+    ) {
         self.problems = problems
         self.greedyAccuracy = greedyAccuracy
         self.majorityAccuracy = majorityAccuracy
         self.k = k
+        self.greedyCorrect = greedyCorrect
+        self.majorityCorrect = majorityCorrect
+    }
+
+    /// The per-problem outcomes as stored: one byte per problem, bit 0 greedy, bit 1 majority.
+    public var outcomeBytes: [UInt8] {
+        greedyCorrect.indices.map { i in
+            (greedyCorrect[i] ? 1 : 0) | (i < majorityCorrect.count && majorityCorrect[i] ? 2 : 0)
+        }
     }
 }
 
@@ -258,15 +274,16 @@ public struct PipelineRunner: Sendable {
             """)[0].decode(Double?.self, at: 0)
         try await database.execute(
             """
-            INSERT INTO evaluations (pipeline, round, split, format, problems, greedy_accuracy, majority_accuracy, k, pair_precision)
+            INSERT INTO evaluations (pipeline, round, split, format, problems, greedy_accuracy, majority_accuracy, k,
+                                     pair_precision, outcomes)
             VALUES (\(spec.name), \(Int32(round)), \(spec.evaluation.split), \(spec.servingFormat.rawValue), \(Int32(numbers.problems)),
-                    \(numbers.greedyAccuracy), \(numbers.majorityAccuracy), \(Int32(numbers.k)), \(precision))
+                    \(numbers.greedyAccuracy), \(numbers.majorityAccuracy), \(Int32(numbers.k)), \(precision),
+                    \(PostgresBytes(numbers.outcomeBytes)))
             ON CONFLICT DO NOTHING
             """)
         log(
-            String(
-                format: "[run] M%d on %@: greedy %.1f %%, majority-of-%d %.1f %%", round, spec.evaluation.split,
-                numbers.greedyAccuracy * 100, numbers.k, numbers.majorityAccuracy * 100))
+            String(format: "[run] M%d on %@: greedy %.1f %%", round, spec.evaluation.split, numbers.greedyAccuracy * 100)
+                + (numbers.majorityAccuracy.map { String(format: ", majority-of-%d %.1f %%", numbers.k, $0 * 100) } ?? ""))
     }
 
     /// Round `round`'s self-generated problems (see ``SelfGeneratedProblems`` for the prompt and

@@ -111,7 +111,7 @@ extension PipelineSpec {
         try require(
             ["train", "dev", "test"].contains(evaluation.split), ["evaluation", "split"], "one of train, dev, test")
         try require(evaluation.count >= 1, ["evaluation", "count"], "must be at least 1")
-        try require(evaluation.k >= 1, ["evaluation", "k"], "must be at least 1")
+        try require(evaluation.k >= 0, ["evaluation", "k"], "must be 0 (greedy only) or more")
         try require(workers >= 1, ["workers"], "must be at least 1")
         try require(partitions >= 1, ["partitions"], "must be at least 1")
     }

@@ -26,6 +26,10 @@ struct RoundSummary: Codable {
     var evaluatingSeconds: Double?
     var totalSeconds: Double?
     var failure: String?
+    /// Standard error of the greedy accuracy on the evaluation split (binomial).
+    var greedyStandardError: Double?
+    /// Greedy accuracy minus M0's on the same problems, with its paired standard error.
+    var greedyGain: Estimate?
 
     enum CodingKeys: String, CodingKey {
         case round, state, tau, problems, voted, pairs, failure
@@ -34,6 +38,7 @@ struct RoundSummary: Codable {
         case uncompressedBytes = "uncompressed_bytes", compressedBytes = "compressed_bytes"
         case neuzipRatio = "neuzip_ratio", samplingSeconds = "sampling_seconds", trainingSeconds = "training_seconds"
         case evaluatingSeconds = "evaluating_seconds", totalSeconds = "total_seconds"
+        case greedyStandardError = "greedy_standard_error", greedyGain = "greedy_gain_over_m0"
     }
 
     static func load(pipeline: String, database: PostgresClient) async throws -> [RoundSummary] {
@@ -44,7 +49,7 @@ struct RoundSummary: Codable {
                    sampling_seconds, training_seconds, evaluating_seconds, total_seconds, failure
             FROM round_summary WHERE pipeline = \(pipeline) ORDER BY round
             """)
-        return try rows.map { row in
+        let summaries = try rows.map { row in
             RoundSummary(
                 round: try row.decode(Int.self, at: 0), state: try row.decode(String?.self, at: 1),
                 tau: try row.decode(Double?.self, at: 2), problems: try row.decode(Int?.self, at: 3),
@@ -60,6 +65,35 @@ struct RoundSummary: Codable {
                 evaluatingSeconds: try row.decode(Double?.self, at: 17),
                 totalSeconds: try row.decode(Double?.self, at: 18), failure: try row.decode(String?.self, at: 19))
         }
+        return try await withStandardErrors(summaries, pipeline: pipeline, database: database)
+    }
+
+    /// Adds the greedy accuracy's standard error and the paired gain over M0, from the per-problem
+    /// outcomes of each model's latest evaluation.
+    static func withStandardErrors(_ rows: [RoundSummary], pipeline: String, database: PostgresClient) async throws
+        -> [RoundSummary]
+    {
+        let stored = try await database.query(
+            """
+            SELECT DISTINCT ON (round) round, outcomes FROM evaluations
+            WHERE pipeline = \(pipeline) AND outcomes IS NOT NULL ORDER BY round, created_at DESC
+            """)
+        var greedy: [Int: [Bool]] = [:]
+        for row in stored {
+            greedy[try row.decode(Int.self, "round")] = try row.decode(PostgresBytes.self, "outcomes").bytes.map {
+                $0 & 1 != 0
+            }
+        }
+        return rows.map { row in
+            var row = row
+            if let outcomes = greedy[row.round] {
+                row.greedyStandardError = TableArithmetic.accuracy([outcomes])?.standardError
+                if row.round > 0, let base = greedy[0] {
+                    row.greedyGain = TableArithmetic.difference([(outcomes, base)])
+                }
+            }
+            return row
+        }
     }
 }
 
@@ -70,7 +104,8 @@ func printRoundsTable(pipeline: String, database: PostgresClient) async throws {
     func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
     func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
     let header = [
-        "model", "state", "problems", "pairs", "mean w", "chosen ok", "greedy", "maj@\(k)", "ckpt KiB", "NeuZip",
+        "model", "state", "problems", "pairs", "mean w", "chosen ok", "greedy", "± s.e.", "vs M0", "maj@\(k)",
+        "ckpt KiB", "NeuZip",
         "sample s", "train s", "eval s",
     ]
     var table = [header]
@@ -78,14 +113,21 @@ func printRoundsTable(pipeline: String, database: PostgresClient) async throws {
         table.append([
             "M\(row.round)", row.state ?? (row.round == 0 ? "seed" : "-"), row.problems.map(String.init) ?? "-",
             row.pairs.map(String.init) ?? "-", number(row.meanWeight, "%.3f"), percent(row.chosenCorrect),
-            percent(row.greedyAccuracy), percent(row.majorityAccuracy),
+            percent(row.greedyAccuracy), number(row.greedyStandardError.map { $0 * 100 }, "%.1f"),
+            row.greedyGain.map { gain in
+                String(format: "%+.1f", gain.mean * 100)
+                    + (gain.standardError.map { String(format: " ± %.1f", $0 * 100) } ?? "")
+            } ?? "-",
+            percent(row.majorityAccuracy),
             number(row.compressedBytes.map { Double($0) / 1024 }, "%.0f"), number(row.neuzipRatio, "%.3f×"),
             number(row.samplingSeconds, "%.0f"), number(row.trainingSeconds, "%.0f"),
             number(row.evaluatingSeconds, "%.0f"),
         ])
     }
     let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-    print("pipeline \(pipeline) (M_n is trained in round n on that round's pairs; M0 is the seed)")
+    print(
+        "pipeline \(pipeline) (M_n is trained in round n on that round's pairs; M0 is the seed; "
+            + "\"vs M0\": greedy points gained on the same held-out problems ± its paired standard error)")
     for line in table {
         print(
             line.enumerated().map { index, cell in

@@ -1,4 +1,5 @@
 import QuorumExperiments
+import QuorumPipeline
 import Testing
 
 /// The table's statistics against values computed by hand.
