@@ -134,9 +134,8 @@ public struct PipelineRunner: Sendable {
 
     /// Runs every round that is not done yet.
     public func runRounds() async throws {
-        let problems = try loadProblems()
         for round in 1...spec.rounds {
-            try await runRound(round, problems: problems)
+            try await runRound(round, problems: try loadProblems(round: round))
         }
     }
 
@@ -388,21 +387,26 @@ public struct PipelineRunner: Sendable {
 
     func modelFolder(_ round: Int) -> String { "\(workDirectory)/\(spec.name)/m\(round)" }
 
-    /// The problems every round samples (the same unlabeled training questions each round, as in
-    /// the paper); in `scpo-semi` a deterministic `labeled_fraction` of them carries its gold answer,
-    /// in `irpo-gold` all do.
-    public func loadProblems() throws -> [RoundProblem] {
+    /// The problems round `round` samples: the same unlabeled training questions each round, as in
+    /// the paper, except that a synthetic source with `fresh_each_round` draws round r's from seed
+    /// `seed + r − 1` (fresh problems for every round). In `scpo-semi` a deterministic
+    /// `labeled_fraction` of them carries its gold answer, in `irpo-gold` all do.
+    public func loadProblems(round: Int = 1) throws -> [RoundProblem] {
         var problems: [RoundProblem] = []
         for source in spec.problems {
             if let synthetic = source.synthetic {
+                let seed = synthetic.freshEachRound == true ? synthetic.seed &+ UInt64(round - 1) : synthetic.seed
                 let generated = try ProblemGenerator(config: synthetic.generator).generate(
-                    split: .train, count: synthetic.count, seed: synthetic.seed)
+                    split: .train, count: synthetic.count, seed: seed)
                 problems += generated.map {
                     RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "synthetic")
                 }
             } else if let path = source.jsonl {
+                // Gold answers are canonicalised on the way in, as votes are: `1,234` and `1234` agree.
                 problems += try ProblemJSONL.read(from: URL(fileURLWithPath: path)).map {
-                    RoundProblem(id: $0.id, question: $0.question, gold: $0.answer, source: "jsonl")
+                    RoundProblem(
+                        id: $0.id, question: $0.question, gold: SampledResponse.canonicalAnswer($0.answer),
+                        source: "jsonl")
                 }
             }  // self_generated sources are written per round by the model (selfGeneratedProblems)
         }

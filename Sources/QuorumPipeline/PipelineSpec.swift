@@ -72,6 +72,9 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
             public var maxResult: Int?
             /// Operations the problems may use (`"+-*"`: no division); nil: all four.
             public var operations: String?
+            /// Whether each round draws fresh problems (round r from seed `seed + r − 1`) instead of
+            /// sampling round 1's again.
+            public var freshEachRound: Bool?
 
             /// The generator knobs, absent ones at the generator's defaults.
             public var generator: GeneratorConfig {
@@ -188,7 +191,7 @@ extension PipelineSpec.ProblemSource {
 extension PipelineSpec.ProblemSource.Synthetic {
     enum CodingKeys: String, CodingKey {
         case seed, count, minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number"
-        case maxResult = "max_result", operations
+        case maxResult = "max_result", operations, freshEachRound = "fresh_each_round"
     }
 }
 

@@ -139,7 +139,9 @@ struct NodeLocator {
         ],
         "model": ["path", "train_config", "sha256"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
-        "problems.*.synthetic": ["seed", "count", "min_steps", "max_steps", "max_number", "max_result", "operations"],
+        "problems.*.synthetic": [
+            "seed", "count", "min_steps", "max_steps", "max_number", "max_result", "operations", "fresh_each_round",
+        ],
         "problems.*.self_generated": ["count", "seed"],
         "sampling": ["k", "temperature", "top_p", "max_new_tokens", "extra_samples", "extra_temperature"],
         "trainer": PipelineSpec.Trainer.keys,
