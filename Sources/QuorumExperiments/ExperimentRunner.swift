@@ -222,7 +222,9 @@ public struct ExperimentRunner: Sendable {
         let format = spec.servingFormat
         let k = spec.evaluationK
         let maxNewTokens = spec.sampling.maxNewTokens
-        log("[experiment] \(key): evaluating on \(test.count) test problems (greedy, majority of \(k))")
+        log(
+            "[experiment] \(key): evaluating on \(test.count) test problems (greedy"
+                + (k > 0 ? ", majority of \(k))" : ")"))
         let started = ContinuousClock.now
         let outcomes = try await runOnDedicatedThread { () throws -> [ProblemOutcome] in
             let served = try ModelFolder.load(directory: folder, format: format)
@@ -236,9 +238,9 @@ public struct ExperimentRunner: Sendable {
             majority: k > 0 ? outcomes.map { $0.majority == $0.gold } : [], seconds: Self.seconds(since: started))
         try await store.saveEvaluation(evaluation)
         log(
-            String(
-                format: "[experiment] %@: greedy %.1f %%, majority-of-%d %.1f %% (%.0f s)", "\(key)",
-                evaluation.greedyAccuracy * 100, k, (evaluation.majorityAccuracy ?? 0) * 100, evaluation.seconds))
+            "[experiment] \(key): greedy " + String(format: "%.1f %%", evaluation.greedyAccuracy * 100)
+                + (evaluation.majorityAccuracy.map { String(format: ", majority-of-%d %.1f %%", k, $0 * 100) } ?? "")
+                + String(format: " (%.0f s)", evaluation.seconds))
         try await stepStored("evaluation \(key)")
     }
 

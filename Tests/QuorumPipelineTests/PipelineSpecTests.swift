@@ -41,7 +41,21 @@ struct PipelineSpecTests {
         let demo = try PipelineSpec.load(path: root.appendingPathComponent("pipelines/arith-demo.yaml").path)
         #expect(demo.name == "arith-demo")
         #expect(demo.rounds == 2)
-        #expect(demo.model.trainConfig == "pipelines/demo-seed.json")
+        #expect(demo.model.path == "pipelines/seeds/seed-model-small-1.nzck")
+        // The committed seed checkpoint is the one the spec names, and it unpacks to a loadable model.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("demo-seed-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let unpacked = try ModelArtifacts.folder(
+            from: root.appendingPathComponent(demo.model.path!).path, sha256: demo.model.sha256,
+            unpackingInto: folder.path)
+        let checkpoint = try Checkpoint.load(directory: unpacked)
+        #expect(checkpoint.model.parameterCount > 1_000_000)
+        #expect(checkpoint.record?.config.generator == demo.problems.first?.synthetic?.generator)
+        #expect(throws: ArtifactError.self) {
+            try ModelArtifacts.folder(
+                from: root.appendingPathComponent(demo.model.path!).path, sha256: String(repeating: "0", count: 64),
+                unpackingInto: folder.path)
+        }
     }
 
     struct BadSpec: Sendable, CustomTestStringConvertible {
