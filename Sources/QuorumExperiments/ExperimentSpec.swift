@@ -43,31 +43,6 @@ public struct ExperimentSpec: Sendable, Equatable, Codable {
     /// Samples per problem of the majority-vote evaluation (0: greedy only).
     public var evaluationK: Int
 
-    /// Generator knobs, absent ones at the generator's defaults.
-    public struct GeneratorKnobs: Sendable, Equatable, Codable {
-        public var minSteps: Int?
-        public var maxSteps: Int?
-        public var maxNumber: Int?
-        public var maxResult: Int?
-        public var operations: String?
-
-        /// The generator's configuration.
-        public var generator: GeneratorConfig {
-            var config = GeneratorConfig()
-            if let minSteps { config.minSteps = minSteps }
-            if let maxSteps { config.maxSteps = maxSteps }
-            if let maxNumber { config.maxNumber = maxNumber }
-            config.maxResult = maxResult
-            config.operations = operations
-            return config
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number", maxResult = "max_result"
-            case operations
-        }
-    }
-
     /// The unlabeled problems of each round.
     public struct Unlabeled: Sendable, Equatable, Codable {
         /// Problems per round.

@@ -62,30 +62,19 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         /// if their vote passes τ.
         public var selfGenerated: SelfGenerated?
 
-        /// Settings of the synthetic source.
+        /// Settings of the synthetic source: generator seed and count, and the generator's knobs
+        /// (`min_steps`, `max_steps`, `max_number`, `max_result`, `operations`) in the same mapping.
         public struct Synthetic: Sendable, Equatable, Codable {
             public var seed: UInt64
             public var count: Int
-            public var minSteps: Int?
-            public var maxSteps: Int?
-            public var maxNumber: Int?
-            public var maxResult: Int?
-            /// Operations the problems may use (`"+-*"`: no division); nil: all four.
-            public var operations: String?
+            /// The generator's knobs.
+            public var knobs: GeneratorKnobs
             /// Whether each round draws fresh problems (round r from seed `seed + r − 1`) instead of
             /// sampling round 1's again.
             public var freshEachRound: Bool?
 
-            /// The generator knobs, absent ones at the generator's defaults.
-            public var generator: GeneratorConfig {
-                var config = GeneratorConfig()
-                if let minSteps { config.minSteps = minSteps }
-                if let maxSteps { config.maxSteps = maxSteps }
-                if let maxNumber { config.maxNumber = maxNumber }
-                config.maxResult = maxResult
-                config.operations = operations
-                return config
-            }
+            /// The generator's configuration.
+            public var generator: GeneratorConfig { knobs.generator }
         }
 
         /// Settings of the self-generated source.
@@ -190,8 +179,62 @@ extension PipelineSpec.ProblemSource {
 
 extension PipelineSpec.ProblemSource.Synthetic {
     enum CodingKeys: String, CodingKey {
-        case seed, count, minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number"
-        case maxResult = "max_result", operations, freshEachRound = "fresh_each_round"
+        case seed, count, freshEachRound = "fresh_each_round"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        count = try c.decode(Int.self, forKey: .count)
+        freshEachRound = try c.decodeIfPresent(Bool.self, forKey: .freshEachRound)
+        knobs = try GeneratorKnobs(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(count, forKey: .count)
+        try c.encodeIfPresent(freshEachRound, forKey: .freshEachRound)
+        try knobs.encode(to: encoder)
+    }
+}
+
+/// The synthetic problem generator's knobs as specs write them (snake_case keys, each optional:
+/// an absent knob keeps the generator's default).
+public struct GeneratorKnobs: Sendable, Equatable, Codable {
+    public var minSteps: Int?
+    public var maxSteps: Int?
+    public var maxNumber: Int?
+    public var maxResult: Int?
+    /// Operations the problems may use (`"+-*"`: no division); nil: all four.
+    public var operations: String?
+
+    /// Knobs; nil ones keep the generator's defaults.
+    public init(
+        minSteps: Int? = nil, maxSteps: Int? = nil, maxNumber: Int? = nil, maxResult: Int? = nil,
+        operations: String? = nil
+    ) {
+        self.minSteps = minSteps
+        self.maxSteps = maxSteps
+        self.maxNumber = maxNumber
+        self.maxResult = maxResult
+        self.operations = operations
+    }
+
+    /// The generator's configuration.
+    public var generator: GeneratorConfig {
+        var config = GeneratorConfig()
+        if let minSteps { config.minSteps = minSteps }
+        if let maxSteps { config.maxSteps = maxSteps }
+        if let maxNumber { config.maxNumber = maxNumber }
+        config.maxResult = maxResult
+        config.operations = operations
+        return config
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case minSteps = "min_steps", maxSteps = "max_steps", maxNumber = "max_number", maxResult = "max_result"
+        case operations
     }
 }
 

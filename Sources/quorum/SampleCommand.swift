@@ -3,6 +3,7 @@ import Foundation
 import QuorumModel
 import QuorumTasks
 import QuorumTraining
+import QuorumVoting
 
 extension TaskCommand {
     /// `quorum task sample`: k sampled responses per problem, as the rows `quorum vote` reads.
@@ -67,9 +68,7 @@ extension TaskCommand {
                         temperature: options.temperature, topP: options.topP, maxNewTokens: options.maxNewTokens,
                         seed: options.seed),
                     streams: (0..<UInt64(repeated.count)).map { $0 })
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                var lines = Data()
+                var rows: [ProblemSamples] = []
                 var correct = 0
                 var answered = 0
                 for (index, generation) in generations.enumerated() {
@@ -78,13 +77,18 @@ extension TaskCommand {
                     let goldAnswer = AnswerExtractor.normalize(problem.answer) ?? problem.answer
                     if answer != nil { answered += 1 }
                     if answer == goldAnswer { correct += 1 }
-                    let row = SampleRow(
-                        problemID: problem.id, prompt: problem.question,
-                        response: format.responseText(generation.tokens, tokenizer: tokenizer), answer: answer,
-                        gold: options.gold ? goldAnswer : nil)
-                    lines.append(try encoder.encode(row))
-                    lines.append(0x0A)
+                    if index % options.k == 0 {
+                        rows.append(
+                            ProblemSamples(
+                                problemID: problem.id, prompt: problem.question,
+                                gold: options.gold ? goldAnswer : nil, responses: []))
+                    }
+                    rows[rows.count - 1].responses.append(
+                        SampledResponse(
+                            problemID: problem.id, prompt: problem.question,
+                            response: format.responseText(generation.tokens, tokenizer: tokenizer), answer: answer))
                 }
+                let lines = try SamplesJSONL.encode(rows)
                 do { try lines.write(to: URL(fileURLWithPath: options.out)) } catch {
                     throw ValidationError("cannot write --out \(options.out): \(error.localizedDescription)")
                 }
@@ -110,28 +114,6 @@ extension TaskCommand {
             try selectProblems(
                 file: problems, count: count, split: split, knobs: knobs, record: record)
         }
-    }
-}
-
-/// One `quorum vote` input row.
-private struct SampleRow: Encodable {
-    var problemID: String
-    var prompt: String
-    var response: String
-    var answer: String?
-    var gold: String?
-
-    enum CodingKeys: String, CodingKey {
-        case problemID = "problem_id", prompt, response, answer, gold
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(problemID, forKey: .problemID)
-        try c.encode(prompt, forKey: .prompt)
-        try c.encode(response, forKey: .response)
-        try c.encode(answer, forKey: .answer)  // null when the response has no answer
-        try c.encodeIfPresent(gold, forKey: .gold)
     }
 }
 
