@@ -84,6 +84,30 @@ struct TrainerTests {
         #expect(text.contains("\"best_epoch\":2") && text.contains("\"step_reward_margins\""))
     }
 
+    @Test("with keep_start_unless_beaten, M_t stays when no epoch beats it on dev, and an epoch that does wins")
+    func keepStart() throws {
+        let pairs = randomPairs(count: 8, vocab: 29, seed: 9)
+        func train(_ devValues: [Double]) throws -> (SCPORecord, changed: Bool) {
+            let model = try LlamaModel<Float>(config: TinyShapes.training(), seed: 23)
+            let start = model.parameters.array
+            var calls = 0
+            var config = Self.config(epochs: 3)
+            config.keepStartUnlessBeaten = true
+            let record = try SCPOTrainer(config: config).run(
+                policy: model, pairs: pairs,
+                evaluate: { _ in
+                    defer { calls += 1 }
+                    return devValues[calls]
+                })
+            return (record, model.parameters.array != start)
+        }
+        let (kept, changed) = try train([0.50, 0.40, 0.50, 0.45])
+        #expect(kept.bestEpoch == 0 && kept.restoredBest)
+        #expect(!changed, "M_t's own weights should come back")
+        let (beaten, moved) = try train([0.50, 0.40, 0.52, 0.45])
+        #expect(beaten.bestEpoch == 2 && moved)
+    }
+
     @Test("a ternary (quantization-aware) policy learns the preference; the restored best epoch is re-quantized")
     func ternaryPolicy() throws {
         var config = TinyShapes.training()
