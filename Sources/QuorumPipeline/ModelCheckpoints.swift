@@ -101,15 +101,15 @@ public struct ModelCheckpoints: Sendable {
     /// Compresses `directory` and records it as model M_`round` of `pipeline`. Publishing the
     /// same round again keeps the first record (rounds are immutable once published).
     @discardableResult
-    public func publish(directory: String, pipeline: String, round: Int, format: String = "fp32") async throws
+    public func publish(directory: String, pipeline: String, round: Int) async throws
         -> PublishedCheckpoint
     {
         let packed = try await ModelArtifacts(store: store).put(directory: directory)
         let (digest, uncompressed, compressed) = (packed.sha256, packed.uncompressedBytes, packed.compressedBytes)
         try await database.execute(
             """
-            INSERT INTO checkpoints (pipeline, round, artifact, format, uncompressed_bytes, compressed_bytes)
-            VALUES (\(pipeline), \(Int32(round)), \(digest), \(format), \(uncompressed), \(compressed))
+            INSERT INTO checkpoints (pipeline, round, artifact, uncompressed_bytes, compressed_bytes)
+            VALUES (\(pipeline), \(Int32(round)), \(digest), \(uncompressed), \(compressed))
             ON CONFLICT (pipeline, round) DO NOTHING
             """)
         return try await find(pipeline: pipeline, round: round)!

@@ -216,22 +216,8 @@ public struct PipelineRunner: Sendable {
         if !FileManager.default.fileExists(atPath: reference + "/model.safetensors") {
             try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: reference)
         }
-        let rows = try await database.query(
-            """
-            SELECT problem_id, prompt, chosen, rejected, chosen_answer, rejected_answer, weight, chosen_votes,
-                   rejected_votes, k, source
-            FROM pairs WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND weight > 0 ORDER BY problem_id
-            """)
-        let pairs = try rows.map { row in
-            PreferencePair(
-                problemID: try row.decode(String.self, at: 0), round: round, prompt: try row.decode(String.self, at: 1),
-                chosen: try row.decode(String.self, at: 2), rejected: try row.decode(String.self, at: 3),
-                chosenAnswer: try row.decode(String?.self, at: 4) ?? "",
-                rejectedAnswer: try row.decode(String?.self, at: 5),
-                weight: try row.decode(Double.self, at: 6), chosenVotes: try row.decode(Int.self, at: 7),
-                rejectedVotes: try row.decode(Int.self, at: 8), k: try row.decode(Int.self, at: 9),
-                source: try row.decode(String.self, at: 10) == "gold" ? .gold : .selfConsistency)
-        }
+        let pairs = try await StoredPairs.load(pipeline: spec.name, round: round, database: database)
+            .filter { $0.weight > 0 }
         let output = modelFolder(round)
         let record: String
         if pairs.isEmpty {

@@ -7,6 +7,15 @@ public import QuorumStore
 public enum RoundState: String, Sendable, Codable, CaseIterable {
     case pending, sampling, training, evaluating, done, failed
 
+    /// The state stored in a `rounds.state` value; a value this version does not know is an error,
+    /// never a silent default.
+    public static func stored(_ text: String) throws -> RoundState {
+        guard let state = RoundState(rawValue: text) else {
+            throw RoundError(message: "unknown round state \"\(text)\" in the database; is this quorum older than it?")
+        }
+        return state
+    }
+
     /// Whether a round may move from `self` to `next`.
     public func canAdvance(to next: RoundState) -> Bool {
         switch (self, next) {
@@ -142,7 +151,7 @@ public struct RoundManager: Sendable {
             let rows = try db.query(
                 "SELECT state FROM rounds WHERE pipeline = \(name) AND number = \(Int32(number)) FOR UPDATE")
             guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
-            let current = RoundState(rawValue: try row.decode(String.self, at: 0)) ?? .failed
+            let current = try RoundState.stored(try row.decode(String.self, at: 0))
             if current == next { return }
             guard current.canAdvance(to: next) else {
                 throw RoundError(
@@ -231,7 +240,7 @@ public struct RoundManager: Sendable {
             """)
         guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
         return RoundProgress(
-            pipeline: name, round: number, state: RoundState(rawValue: try row.decode(String.self, at: 0)) ?? .failed,
+            pipeline: name, round: number, state: try RoundState.stored(try row.decode(String.self, at: 0)),
             problems: try row.decode(Int.self, at: 1), published: try row.decode(Int.self, at: 2),
             voted: try row.decode(Int.self, at: 3), pairs: try row.decode(Int.self, at: 4),
             meanWeight: try row.decode(Double?.self, at: 5), failure: try row.decode(String?.self, at: 6))

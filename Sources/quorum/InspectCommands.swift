@@ -3,6 +3,7 @@ import Foundation
 import QuorumPipeline
 import QuorumStack
 import QuorumStore
+import QuorumVoting
 
 /// One row of the `round_summary` view: model M_round and the round that produced it.
 struct RoundSummary: Codable {
@@ -200,24 +201,16 @@ struct PairsCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "pipeline \(pipeline) has no round \(round); see `quorum rounds --pipeline \(pipeline)`")
             }
-            let rows = try await database.query(
-                """
-                SELECT problem_id, prompt, chosen, rejected, weight, chosen_answer, rejected_answer, chosen_votes,
-                       rejected_votes, k, source
-                FROM pairs WHERE pipeline = \(pipeline) AND round = \(Int32(round)) ORDER BY problem_id
-                """)
+            let pairs = try await StoredPairs.load(pipeline: pipeline, round: round, database: database)
             var output = Data()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for row in rows {
+            for pair in pairs {
                 let line = TRLPair(
-                    prompt: try row.decode(String.self, at: 1), chosen: try row.decode(String.self, at: 2),
-                    rejected: try row.decode(String.self, at: 3), weight: try row.decode(Double.self, at: 4),
-                    problemID: try row.decode(String.self, at: 0), round: round,
-                    chosenAnswer: try row.decode(String?.self, at: 5),
-                    rejectedAnswer: try row.decode(String?.self, at: 6),
-                    chosenVotes: try row.decode(Int.self, at: 7), rejectedVotes: try row.decode(Int.self, at: 8),
-                    k: try row.decode(Int.self, at: 9), source: try row.decode(String.self, at: 10))
+                    prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, weight: pair.weight,
+                    problemID: pair.problemID, round: round, chosenAnswer: pair.chosenAnswer.isEmpty ? nil : pair.chosenAnswer,
+                    rejectedAnswer: pair.rejectedAnswer, chosenVotes: pair.chosenVotes,
+                    rejectedVotes: pair.rejectedVotes, k: pair.k, source: pair.source.rawValue)
                 output.append(try encoder.encode(line))
                 output.append(0x0A)
             }
@@ -225,7 +218,7 @@ struct PairsCommand: AsyncParsableCommand {
                 do { try output.write(to: URL(fileURLWithPath: out)) } catch {
                     throw ValidationError("cannot write \(out): \(error.localizedDescription)")
                 }
-                log("[pairs] wrote \(rows.count) pairs of round \(round) to \(out)")
+                log("[pairs] wrote \(pairs.count) pairs of round \(round) to \(out)")
             } else {
                 FileHandle.standardOutput.write(output)
             }
