@@ -32,7 +32,7 @@ struct VoteCommand: AsyncParsableCommand {
 
     @Option(
         help: "scpo (weighted vote), semi (gold pairs where \"gold\" is given, vote elsewhere) or unweighted (w = 1).")
-    var mode: String = PairSelection.Mode.selfConsistency.rawValue
+    var mode = PairSelection.Mode.selfConsistency
 
     @Flag(name: .customLong("extras-vote"), help: "Count extra high-temperature samples as votes.")
     var extrasCountAsVotes = false
@@ -47,9 +47,6 @@ struct VoteCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard PairSelection.Mode(rawValue: mode) != nil else {
-            throw ValidationError("unknown mode \"\(mode)\": use --mode scpo, semi or unweighted")
-        }
         do {
             try settings.validate()
         } catch {
@@ -62,7 +59,7 @@ struct VoteCommand: AsyncParsableCommand {
     var settings: PairSelection {
         PairSelection(
             tau: tau, seed: seed, extrasCountAsVotes: extrasCountAsVotes,
-            mode: PairSelection.Mode(rawValue: mode) ?? .selfConsistency)
+            mode: mode)
     }
 
     func run() async throws {
