@@ -1,4 +1,5 @@
 import Foundation
+import QuorumPipeline
 public import QuorumStore
 
 /// An experiment's table with the time each seed took, read from PostgreSQL.

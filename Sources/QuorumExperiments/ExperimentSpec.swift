@@ -1,7 +1,6 @@
 import Foundation
 public import QuorumPipeline
 public import QuorumServing
-public import QuorumTasks
 public import SCPO
 import Yams
 
