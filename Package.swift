@@ -122,7 +122,8 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "QuorumQuantTests", dependencies: ["QuorumQuant"]),
         .testTarget(
-            name: "QuorumServingTests", dependencies: ["QuorumServing", "QuorumModel", "QuorumQuant", "QuorumTensor"]),
+            name: "QuorumServingTests",
+            dependencies: ["QuorumServing", "QuorumModel", "QuorumQuant", "QuorumTensor", "QuorumTraining"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
