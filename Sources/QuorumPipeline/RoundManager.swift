@@ -230,6 +230,31 @@ public struct RoundManager: Sendable {
         return delivered.count
     }
 
+    /// The numbers of the pipeline's rounds, in order.
+    public func roundNumbers() async throws -> [Int] {
+        try await database.query("SELECT number FROM rounds WHERE pipeline = \(spec.name) ORDER BY number").map {
+            try $0.decode(Int.self, "number")
+        }
+    }
+
+    /// Messages of the pipeline's votes topic that went to `dead_letters`.
+    public func deadLetters() async throws -> Int {
+        try await database.query("SELECT count(*) AS n FROM dead_letters WHERE topic = \(spec.votesTopic)")[0]
+            .decode(Int.self, "n")
+    }
+
+    /// Vote records stored in the last `seconds`, and how many workers stored them.
+    public func recentVotes(seconds: Int = 60) async throws -> (records: Int, workers: Int) {
+        let row = try await database.query(
+            """
+            SELECT count(*) FILTER (WHERE stored_at > now() - make_interval(secs => \(Double(seconds)))) AS records,
+                   count(DISTINCT worker) FILTER (WHERE stored_at > now() - make_interval(secs => \(Double(seconds))))
+                       AS workers
+            FROM vote_records WHERE pipeline = \(spec.name)
+            """)[0]
+        return (try row.decode(Int.self, "records"), try row.decode(Int.self, "workers"))
+    }
+
     /// The round's progress.
     public func progress(_ number: Int) async throws -> RoundProgress {
         let name = spec.name

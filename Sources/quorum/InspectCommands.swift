@@ -5,99 +5,6 @@ import QuorumStack
 import QuorumStore
 import QuorumVoting
 
-/// One row of the `round_summary` view: model M_round and the round that produced it.
-struct RoundSummary: Codable {
-    var round: Int
-    var state: String?
-    var tau: Double?
-    var problems: Int?
-    var voted: Int?
-    var pairs: Int?
-    var meanWeight: Double?
-    var chosenCorrect: Double?
-    var evalProblems: Int?
-    var greedyAccuracy: Double?
-    var majorityAccuracy: Double?
-    var majorityK: Int?
-    var uncompressedBytes: Int?
-    var compressedBytes: Int?
-    var neuzipRatio: Double?
-    var samplingSeconds: Double?
-    var trainingSeconds: Double?
-    var evaluatingSeconds: Double?
-    var totalSeconds: Double?
-    var failure: String?
-    /// Standard error of the greedy accuracy on the evaluation split (binomial).
-    var greedyStandardError: Double?
-    /// Greedy accuracy minus M0's on the same problems, with its paired standard error.
-    var greedyGain: Estimate?
-
-    enum CodingKeys: String, CodingKey {
-        case round, state, tau, problems, voted, pairs, failure
-        case meanWeight = "mean_weight", chosenCorrect = "chosen_correct", evalProblems = "eval_problems"
-        case greedyAccuracy = "greedy_accuracy", majorityAccuracy = "majority_accuracy", majorityK = "majority_k"
-        case uncompressedBytes = "uncompressed_bytes", compressedBytes = "compressed_bytes"
-        case neuzipRatio = "neuzip_ratio", samplingSeconds = "sampling_seconds", trainingSeconds = "training_seconds"
-        case evaluatingSeconds = "evaluating_seconds", totalSeconds = "total_seconds"
-        case greedyStandardError = "greedy_standard_error", greedyGain = "greedy_gain_over_m0"
-    }
-
-    static func load(pipeline: String, database: PostgresClient) async throws -> [RoundSummary] {
-        let rows = try await database.query(
-            """
-            SELECT round, state, tau, problems, voted, pairs, mean_weight, chosen_correct, eval_problems,
-                   greedy_accuracy, majority_accuracy, majority_k, uncompressed_bytes, compressed_bytes, neuzip_ratio,
-                   sampling_seconds, training_seconds, evaluating_seconds, total_seconds, failure
-            FROM round_summary WHERE pipeline = \(pipeline) ORDER BY round
-            """)
-        let summaries = try rows.map { row in
-            RoundSummary(
-                round: try row.decode(Int.self, at: 0), state: try row.decode(String?.self, at: 1),
-                tau: try row.decode(Double?.self, at: 2), problems: try row.decode(Int?.self, at: 3),
-                voted: try row.decode(Int?.self, at: 4), pairs: try row.decode(Int?.self, at: 5),
-                meanWeight: try row.decode(Double?.self, at: 6), chosenCorrect: try row.decode(Double?.self, at: 7),
-                evalProblems: try row.decode(Int?.self, at: 8), greedyAccuracy: try row.decode(Double?.self, at: 9),
-                majorityAccuracy: try row.decode(Double?.self, at: 10), majorityK: try row.decode(Int?.self, at: 11),
-                uncompressedBytes: try row.decode(Int?.self, at: 12),
-                compressedBytes: try row.decode(Int?.self, at: 13),
-                neuzipRatio: try row.decode(Double?.self, at: 14),
-                samplingSeconds: try row.decode(Double?.self, at: 15),
-                trainingSeconds: try row.decode(Double?.self, at: 16),
-                evaluatingSeconds: try row.decode(Double?.self, at: 17),
-                totalSeconds: try row.decode(Double?.self, at: 18), failure: try row.decode(String?.self, at: 19))
-        }
-        return try await withStandardErrors(summaries, pipeline: pipeline, database: database)
-    }
-
-    /// Adds the greedy accuracy's standard error and the paired gain over M0, from the per-problem
-    /// outcomes of each model's latest evaluation.
-    static func withStandardErrors(_ rows: [RoundSummary], pipeline: String, database: PostgresClient) async throws
-        -> [RoundSummary]
-    {
-        let stored = try await database.query(
-            """
-            SELECT DISTINCT ON (round) round, outcomes FROM evaluations
-            WHERE pipeline = \(pipeline) AND outcomes IS NOT NULL ORDER BY round, created_at DESC
-            """)
-        var greedy: [Int: [Bool]] = [:]
-        for row in stored {
-            greedy[try row.decode(Int.self, "round")] = try row.decode(PostgresBytes.self, "outcomes").bytes.map {
-                $0 & 1 != 0
-            }
-        }
-        return rows.map { row in
-            var row = row
-            if let outcomes = greedy[row.round] {
-                row.greedyStandardError = TableArithmetic.accuracy([outcomes])?.standardError
-                if row.round > 0, let base = greedy[0] {
-                    row.greedyGain = TableArithmetic.difference([(outcomes, base)])
-                }
-            }
-            return row
-        }
-    }
-}
-
 /// Prints the `quorum rounds` table.
 func printRoundsTable(pipeline: String, database: PostgresClient) async throws {
     let rows = try await RoundSummary.load(pipeline: pipeline, database: database)
@@ -194,10 +101,8 @@ struct PairsCommand: AsyncParsableCommand {
             let resolved = Endpoints.resolve(
                 postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
             let database = PostgresClient(url: resolved.postgresURL)
-            _ = try await PipelineSpec.registered(pipeline, database: database)
-            let exists = try await database.query(
-                "SELECT 1 FROM rounds WHERE pipeline = \(pipeline) AND number = \(Int32(round))")
-            guard !exists.isEmpty else {
+            let spec = try await PipelineSpec.registered(pipeline, database: database)
+            guard try await RoundManager(spec: spec, database: database).roundNumbers().contains(round) else {
                 throw ValidationError(
                     "pipeline \(pipeline) has no round \(round); see `quorum rounds --pipeline \(pipeline)`")
             }

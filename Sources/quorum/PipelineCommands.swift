@@ -191,13 +191,9 @@ struct StatusCommand: AsyncParsableCommand {
         let database = PostgresClient(url: resolved.postgresURL)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let manager = RoundManager(spec: spec, database: database)
-        let numbers = try await database.query(
-            "SELECT number FROM rounds WHERE pipeline = \(spec.name) ORDER BY number")
         var rounds: [RoundProgress] = []
-        for row in numbers { rounds.append(try await manager.progress(try row.decode(Int.self, at: 0))) }
-        let deadLetters = try await database.query(
-            "SELECT count(*) FROM dead_letters WHERE topic = \(spec.votesTopic)")[0]
-            .decode(Int.self, at: 0)
+        for number in try await manager.roundNumbers() { rounds.append(try await manager.progress(number)) }
+        let deadLetters = try await manager.deadLetters()
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers))
         func lags(_ group: String, _ topic: String) async -> [PartitionLag]? {
             guard let partitions = try? await admin.lag(group: group, topic: topic) else { return nil }
@@ -208,14 +204,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         // Rates over the last minute, from when vote records were stored; ETA for the open round.
-        let recent = try await database.query(
-            """
-            SELECT count(*) FILTER (WHERE stored_at > now() - interval '60 seconds'),
-                   count(DISTINCT worker) FILTER (WHERE stored_at > now() - interval '60 seconds')
-            FROM vote_records WHERE pipeline = \(spec.name)
-            """)[0]
-        let perMinute = try recent.decode(Int.self, at: 0)
-        let activeWorkers = try recent.decode(Int.self, at: 1)
+        let (perMinute, activeWorkers) = try await manager.recentVotes(seconds: 60)
         let rate = Double(perMinute) / 60
         let open = rounds.first { $0.state == .sampling }
         let remaining = open.map { $0.problems - $0.voted }
