@@ -58,7 +58,7 @@ public struct ExperimentReport: Sendable, Codable {
     /// The table, then the time per seed, as Markdown.
     public var markdown: String {
         func minutes(_ seconds: Double) -> String { String(format: "%.1f", seconds / 60) }
-        var lines = [table.markdown, "| seed | M0 min | sampling min | training min | evaluation min | total min |"]
+        var lines = [table.markdown, "| seed | M0 training min | sampling min | training min | evaluation min | total min |"]
         lines.append("|---|---|---|---|---|---|")
         for t in times {
             lines.append(

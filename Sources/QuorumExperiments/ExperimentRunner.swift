@@ -97,7 +97,10 @@ public struct ExperimentRunner: Sendable {
         }
         let record = (try? String(contentsOfFile: folder + "/" + Checkpoint.recordFile, encoding: .utf8)) ?? "{}"
         let packed = try await artifacts.put(directory: folder)
-        let seconds = Self.seconds(since: started)
+        // An imported M0 counts the time its own training took (from its record), not the copy's.
+        let trained = seedModelFolders[key.seed] == nil
+            ? nil : (try? JSONDecoder().decode(TrainingRecord.self, from: Data(record.utf8)))?.timings.totalSeconds
+        let seconds = trained ?? Self.seconds(since: started)
         try await store.saveModel(
             StoredModel(key: key, artifact: packed.sha256, pairs: nil, pairPrecision: nil, seconds: seconds),
             recordJSON: record)

@@ -75,6 +75,8 @@ public struct StoredModel: Sendable, Equatable {
     public var pairPrecision: Double?
     /// Seconds of training.
     public var seconds: Double
+    /// The epoch the round kept (0: M_t itself, no epoch beat it on dev); nil for M0.
+    public var keptEpoch: Int? = nil
 }
 
 /// Every SQL statement of the experiment runner, with typed rows.
@@ -149,8 +151,9 @@ public struct ExperimentStore: Sendable {
     public func models() async throws -> [StoredModel] {
         let rows = try await database.query(
             """
-            SELECT seed, mode, round, artifact, pairs, pair_precision, seconds FROM experiment_models
-            WHERE experiment = \(experiment) ORDER BY seed, mode, round
+            SELECT seed, mode, round, artifact, pairs, pair_precision, seconds,
+                   (record ->> 'best_epoch')::integer AS kept_epoch
+            FROM experiment_models WHERE experiment = \(experiment) ORDER BY seed, mode, round
             """)
         return try rows.map { row in
             StoredModel(
@@ -159,7 +162,7 @@ public struct ExperimentStore: Sendable {
                     round: try row.decode(Int.self, "round")),
                 artifact: try row.decode(String.self, "artifact"), pairs: try row.decode(Int?.self, "pairs"),
                 pairPrecision: try row.decode(Double?.self, "pair_precision"),
-                seconds: try row.decode(Double.self, "seconds"))
+                seconds: try row.decode(Double.self, "seconds"), keptEpoch: try row.decode(Int?.self, "kept_epoch"))
         }
     }
 

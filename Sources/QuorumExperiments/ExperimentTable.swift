@@ -18,9 +18,11 @@ public struct ExperimentTable: Sendable, Codable {
         public var pairs: Double?
         /// Mean fraction of training examples whose chosen answer is the gold one.
         public var pairPrecision: Double?
+        /// The epoch each seed's round kept (0: M_t itself), in seed order.
+        public var keptEpochs: [Int]
 
         enum CodingKeys: String, CodingKey {
-            case mode, round, greedy, majority, pairs, pairPrecision = "pair_precision"
+            case mode, round, greedy, majority, pairs, pairPrecision = "pair_precision", keptEpochs = "kept_epochs"
         }
     }
 
@@ -72,7 +74,8 @@ public struct ExperimentTable: Sendable, Codable {
                 mode: round == 0 ? ModelKey.seedMode : mode, round: round, greedy: greedy,
                 majority: TableArithmetic.accuracy(found.map(\.majority)),
                 pairs: pairs.isEmpty ? nil : Double(pairs.reduce(0, +)) / Double(pairs.count),
-                pairPrecision: precisions.isEmpty ? nil : precisions.reduce(0, +) / Double(precisions.count))
+                pairPrecision: precisions.isEmpty ? nil : precisions.reduce(0, +) / Double(precisions.count),
+                keptEpochs: trained.compactMap(\.keptEpoch))
         }
         func difference(_ label: String, _ a: (String, Int), _ b: (String, Int)) -> Difference? {
             let pairs = seeds.compactMap { seed -> (a: [Bool], b: [Bool])? in
@@ -121,20 +124,28 @@ public struct ExperimentTable: Sendable, Codable {
             let se = e.standardError.map { String(format: " ± %.1f", $0 * 100) } ?? ""
             return String(format: "%+.1f", e.mean * 100) + se
         }
-        let basis = seeds.count >= 2 ? "standard error over \(seeds.count) seeds" : "one seed: test-set standard error"
+        let basis =
+            seeds.count >= 2
+            ? "standard error over \(seeds.count) seeds" : "standard error (one seed: the test set's, binomial)"
+        let majority = k > 0
         var lines = [
-            "Experiment `\(experiment)`: seeds \(seeds.map(String.init).joined(separator: ", ")), "
-                + "\(problems) held-out test problems, served as \(formats.joined(separator: "/")); "
-                + "mean ± \(basis).",
+            "Experiment `\(experiment)`: seed\(seeds.count == 1 ? "" : "s") "
+                + "\(seeds.map(String.init).joined(separator: ", ")), \(problems) held-out test problems, sampled and "
+                + "evaluated in \(formats.joined(separator: "/")); mean ± \(basis). "
+                + "\"kept epoch\": the epoch the dev split chose (0: M_t itself, no epoch beat it).",
             "",
-            "| model | greedy % | majority-of-\(k) % | training examples | chosen answer correct |",
-            "|---|---|---|---|---|",
+            "| model | greedy % |" + (majority ? " majority-of-\(k) % |" : "")
+                + " training examples | chosen answer correct | kept epoch |",
+            "|---|---|" + (majority ? "---|" : "") + "---|---|---|",
         ]
         for row in rows {
             let name = row.round == 0 ? "M0 (seed model)" : "\(row.mode) M\(row.round)"
             let pairs = row.pairs.map { String(format: "%.0f", $0) } ?? ""
             let precision = row.pairPrecision.map { String(format: "%.1f %%", $0 * 100) } ?? ""
-            lines.append("| \(name) | \(percent(row.greedy)) | \(percent(row.majority)) | \(pairs) | \(precision) |")
+            let epochs = row.keptEpochs.map(String.init).joined(separator: ", ")
+            lines.append(
+                "| \(name) | \(percent(row.greedy)) |" + (majority ? " \(percent(row.majority)) |" : "")
+                    + " \(pairs) | \(precision) | \(epochs) |")
         }
         lines += ["", "| paired difference (greedy) | points |", "|---|---|"]
         for d in differences { lines.append("| \(d.label) | \(points(d.greedy)) |") }
