@@ -8,12 +8,12 @@ import QuorumVoting
 /// Prints the `quorum rounds` table.
 func printRoundsTable(pipeline: String, database: PostgresClient) async throws {
     let rows = try await RoundSummary.load(pipeline: pipeline, database: database)
-    let k = rows.compactMap(\.majorityK).first ?? 8
+    let k = rows.compactMap(\.majorityK).first ?? 0
     func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
     func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
     let header = [
-        "model", "state", "problems", "pairs", "mean w", "chosen ok", "greedy", "± s.e.", "vs M0", "maj@\(k)",
-        "ckpt KiB", "NeuZip",
+        "model", "state", "problems", "pairs", "mean w", "chosen ok", "greedy", "± s.e.", "vs M0",
+        k > 0 ? "maj@\(k)" : "maj@k", "ckpt KiB", "NeuZip",
         "sample s", "train s", "eval s",
     ]
     var table = [header]
