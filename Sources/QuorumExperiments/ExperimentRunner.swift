@@ -126,7 +126,7 @@ public struct ExperimentRunner: Sendable {
             maxNewTokens: sampling.maxNewTokens, maxBatchSize: 128)
         let questions = problems.map { (id: $0.id, question: $0.question) }
         let seed = UInt64(round)
-        var responses = try await sampler.sample(
+        let responses = try await sampler.sample(
             questions, k: sampling.k, temperature: sampling.temperature, topP: sampling.topP, seed: seed)
         var extras: [[String]] = problems.map { _ in [] }
         if sampling.extraSamples > 0 {
@@ -151,7 +151,6 @@ public struct ExperimentRunner: Sendable {
                     problemID: problem.id, prompt: problem.question,
                     gold: SampledResponse.canonicalAnswer(problem.answer), responses: ordinary + extra))
         }
-        responses = []
         let jsonl = try SamplesJSONL.encode(rows)
         let seconds = Self.seconds(since: started)
         try await store.saveSamples(
