@@ -1,5 +1,6 @@
 import Foundation
 import QuorumDigest
+import QuorumPipeline
 public import QuorumStore
 
 /// Where a model of an experiment sits: M0 of a seed, or M_round of a mode.
@@ -224,10 +225,7 @@ public struct ExperimentStore: Sendable {
 
     /// Records an evaluation (once).
     public func saveEvaluation(_ evaluation: StoredEvaluation) async throws {
-        let bytes = zip(evaluation.greedy.indices, evaluation.greedy).map { index, greedy -> UInt8 in
-            let majority = index < evaluation.majority.count && evaluation.majority[index]
-            return (greedy ? 1 : 0) | (majority ? 2 : 0)
-        }
+        let bytes = OutcomeBytes.encode(greedy: evaluation.greedy, majority: evaluation.majority)
         let key = evaluation.key
         try await database.execute(
             """
@@ -255,8 +253,8 @@ public struct ExperimentStore: Sendable {
                 key: ModelKey(
                     seed: try row.decode(Int.self, "seed"), mode: try row.decode(String.self, "mode"),
                     round: try row.decode(Int.self, "round")),
-                format: try row.decode(String.self, "format"), k: k, greedy: bytes.map { $0 & 1 != 0 },
-                majority: k > 0 ? bytes.map { $0 & 2 != 0 } : [], seconds: try row.decode(Double.self, "seconds"))
+                format: try row.decode(String.self, "format"), k: k, greedy: OutcomeBytes.greedy(bytes),
+                majority: k > 0 ? OutcomeBytes.majority(bytes) : [], seconds: try row.decode(Double.self, "seconds"))
         }
     }
 

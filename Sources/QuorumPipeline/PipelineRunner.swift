@@ -36,12 +36,8 @@ public struct EvaluationNumbers: Sendable, Codable, Equatable {
         self.majorityCorrect = majorityCorrect
     }
 
-    /// The per-problem outcomes as stored: one byte per problem, bit 0 greedy, bit 1 majority.
-    public var outcomeBytes: [UInt8] {
-        greedyCorrect.indices.map { i in
-            (greedyCorrect[i] ? 1 : 0) | (i < majorityCorrect.count && majorityCorrect[i] ? 2 : 0)
-        }
-    }
+    /// The per-problem outcomes as stored (``OutcomeBytes``).
+    public var outcomeBytes: [UInt8] { OutcomeBytes.encode(greedy: greedyCorrect, majority: majorityCorrect) }
 }
 
 /// The model work of a pipeline, which the runner calls at the right moments. Each closure gets

@@ -82,9 +82,8 @@ public struct RoundSummary: Sendable, Codable {
             """)
         var greedy: [Int: [Bool]] = [:]
         for row in stored {
-            greedy[try row.decode(Int.self, "round")] = try row.decode(PostgresBytes.self, "outcomes").bytes.map {
-                $0 & 1 != 0
-            }
+            greedy[try row.decode(Int.self, "round")] = OutcomeBytes.greedy(
+                try row.decode(PostgresBytes.self, "outcomes").bytes)
         }
         return rows.map { row in
             var row = row

@@ -67,3 +67,19 @@ public enum TableArithmetic {
     }
 }
 
+
+/// Per-problem evaluation outcomes as stored in PostgreSQL (`evaluations.outcomes`,
+/// `experiment_evaluations.outcomes`): one byte per problem in split order, bit 0 greedy correct,
+/// bit 1 majority-of-k correct.
+public enum OutcomeBytes {
+    /// The bytes of `greedy` and `majority` (which may be empty: greedy only).
+    public static func encode(greedy: [Bool], majority: [Bool]) -> [UInt8] {
+        greedy.indices.map { i in (greedy[i] ? 1 : 0) | (i < majority.count && majority[i] ? 2 : 0) }
+    }
+
+    /// Whether greedy decoding was right, per problem.
+    public static func greedy(_ bytes: [UInt8]) -> [Bool] { bytes.map { $0 & 1 != 0 } }
+
+    /// Whether the majority of k was right, per problem.
+    public static func majority(_ bytes: [UInt8]) -> [Bool] { bytes.map { $0 & 2 != 0 } }
+}
