@@ -79,6 +79,11 @@ let package = Package(
         .target(name: "QuorumStore", dependencies: ["CLibPQ", "QuorumDigest"], swiftSettings: swiftSettings),
         .target(name: "QuorumStack", swiftSettings: swiftSettings),
 
+        // Models in other runtimes' formats (GGUF for llama.cpp).
+        .target(
+            name: "QuorumExport", dependencies: ["GGUF", "QuorumModel", "QuorumTensor", "QuorumTokenizer"],
+            swiftSettings: swiftSettings),
+
         // The pipeline: specs, schema access, artifact store, sink, round manager.
         .target(
             name: "QuorumPipeline",
@@ -105,7 +110,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
-                "GGUF", "QuorumExperiments",
+                "GGUF", "QuorumExport", "QuorumExperiments",
             ],
             swiftSettings: swiftSettings),
 
@@ -125,6 +130,7 @@ let package = Package(
             name: "QuorumServingTests",
             dependencies: ["QuorumServing", "QuorumModel", "QuorumQuant", "QuorumTensor", "QuorumTraining"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "QuorumExportTests", dependencies: ["QuorumExport", "GGUF", "QuorumModel", "QuorumTokenizer"]),
         .testTarget(name: "QuorumTokenizerTests", dependencies: ["QuorumTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "QuorumTasksTests", dependencies: ["QuorumTasks"]),
         .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),

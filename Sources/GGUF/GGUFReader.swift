@@ -103,3 +103,29 @@ public struct GGUFReader: Sendable {
         try BlockQuantization.decode(data(of: info), as: info.type, count: info.elementCount)
     }
 }
+
+extension GGUFReader {
+    /// The file as lines a person reads: the header, every metadata entry (long arrays shortened to
+    /// their first five elements) and every tensor with its type, dimensions and offset.
+    public var listing: [String] {
+        ["GGUF v\(version), \(metadata.count) metadata entries, \(tensors.count) tensors"]
+            + metadata.map { "  \($0.key) = \($0.value.summary)" }
+            + tensors.map { "  \($0.name) \($0.type) \($0.dimensions) at \($0.offset)" }
+    }
+}
+
+extension GGUFValue {
+    /// The value in one short line: strings quoted, arrays as their length, type and first elements.
+    public var summary: String {
+        switch self {
+        case .string(let s): return "\"\(s)\""
+        case .array(let type, let values):
+            let head = values.prefix(5).map(\.summary).joined(separator: ", ")
+            return "[\(values.count) × \(type)] [\(head)\(values.count > 5 ? ", …" : "")]"
+        case .float32(let v): return "\(v)"
+        case .float64(let v): return "\(v)"
+        case .bool(let v): return "\(v)"
+        default: return integer.map { "\($0)" } ?? "\(self)"
+        }
+    }
+}

@@ -42,7 +42,7 @@ public struct ModelArtifacts: Sendable {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("model.nzck").path
-        let records = try Checkpoint.compress(input: directory, output: file, mode: .lossless)
+        let records = try CompressedCheckpoint.compress(input: directory, output: file, mode: .lossless)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
         let digest = try await store.put(bytes)
         return Packed(
@@ -69,7 +69,7 @@ public struct ModelArtifacts: Sendable {
             }
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Checkpoint.decompress(input: path, output: directory + "/model.safetensors", extractFiles: true)
+        try CompressedCheckpoint.decompress(input: path, output: directory + "/model.safetensors", extractFiles: true)
         return directory
     }
 
@@ -80,7 +80,7 @@ public struct ModelArtifacts: Sendable {
         let file = directory + "/model.nzck"
         try Data(bytes).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        try Checkpoint.decompress(input: file, output: directory + "/model.safetensors", extractFiles: true)
+        try CompressedCheckpoint.decompress(input: file, output: directory + "/model.safetensors", extractFiles: true)
     }
 }
 

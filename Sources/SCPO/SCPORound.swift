@@ -157,16 +157,28 @@ public struct SCPORound: Sendable {
         return SCPORoundResult(checkpoint: next, record: record, scoredPairs: scored)
     }
 
+    /// The file of each used pair's reference log-probs (``ScoredPairLine``s), when asked for.
+    public static let referenceLogProbsFile = "reference_logprobs.jsonl"
+
     /// Writes a round's result as a checkpoint folder: the model, tokenizer, training record and
-    /// `scpo_record.json`.
+    /// `scpo_record.json`, and with `referenceLogProbs` each used pair's log M_t of its responses.
     ///
     /// - Throws: ``TrainingError`` naming the file that could not be written.
-    public static func save(_ result: SCPORoundResult, directory: String) throws {
+    public static func save(_ result: SCPORoundResult, directory: String, referenceLogProbs: Bool = false) throws {
         try result.checkpoint.save(directory: directory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let path = directory + "/" + recordFile
-        do { try encoder.encode(result.record).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        try write(encoder.encode(result.record), to: directory + "/" + recordFile)
+        if referenceLogProbs {
+            try write(
+                PairsJSONL.encode(result.scoredPairs.map(ScoredPairLine.init)),
+                to: directory + "/" + referenceLogProbsFile)
+        }
+    }
+
+    /// Writes `data` to `path`, replacing it.
+    private static func write(_ data: Data, to path: String) throws {
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw TrainingError("cannot write \(path): \(error.localizedDescription); check the folder is writable")
         }
     }

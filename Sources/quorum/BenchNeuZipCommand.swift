@@ -31,11 +31,11 @@ struct BenchNeuZipCommand: AsyncParsableCommand {
     var noLossy = false
 
     func run() async throws {
-        let (weights, source) = try CkptError.reporting { try loadWeights() }
+        let (weights, source) = try reportingNeuZipErrors { try loadWeights() }
         let parameterCount = weights.reduce(0) { $0 + $1.values.count }
         guard parameterCount > 0 else {
-            throw CkptError(
-                description: "\(input ?? "input") holds no F32/F16/BF16 tensors; pass a file with float weights")
+            throw CommandFailure(
+                "\(input ?? "input") holds no F32/F16/BF16 tensors; pass a file with float weights")
         }
         progress("benchmarking \(parameterCount) parameters in \(weights.count) tensors")
         let bf16 = weights.map {
@@ -70,7 +70,7 @@ struct BenchNeuZipCommand: AsyncParsableCommand {
                 model: "Llama-3 8B (bf16)", losslessRatio: 1.505, idealRatio: 1.501,
                 source: "Hao, Cao, Mou, NeuZip, arXiv 2410.20650"))
         if json {
-            print(try CkptCommand.jsonText(report))
+            print(try jsonText(report))
         } else {
             for (label, r) in [("bf16", bf16Result), ("fp32", fp32Result)] {
                 print(
@@ -191,16 +191,16 @@ struct BenchNeuZipCommand: AsyncParsableCommand {
     }
 
     func compress(_ tensors: [Tensor], mode: CompressionMode, threads: Int) throws -> Run {
-        let writer = try CkptError.reporting { try CheckpointWriter() }
+        let writer = try reportingNeuZipErrors { try CheckpointWriter() }
         writer.threads = threads
         let clock = ContinuousClock()
         let elapsed = try clock.measure {
             for t in tensors {
-                try CkptError.reporting {
+                try reportingNeuZipErrors {
                     try writer.add(name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.bytes, mode: mode)
                 }
             }
-            try CkptError.reporting { try writer.finish() }
+            try reportingNeuZipErrors { try writer.finish() }
         }
         return Run(
             records: writer.records, fileBytes: writer.bytes.count, original: tensors.reduce(0) { $0 + $1.bytes.count },
@@ -212,13 +212,13 @@ struct BenchNeuZipCommand: AsyncParsableCommand {
         progress("lossless \(label): encoding on one core…")
         let run = try compress(tensors, mode: .lossless, threads: 1)
         progress("lossless \(label): decoding on one core…")
-        let reader = try CkptError.reporting { try CheckpointReader(bytes: run.checkpoint) }
+        let reader = try reportingNeuZipErrors { try CheckpointReader(bytes: run.checkpoint) }
         var exact = true
         let clock = ContinuousClock()
         var decoded: [[UInt8]] = []
         let elapsed = try clock.measure {
             for record in reader.tensors {
-                decoded.append(try CkptError.reporting { try reader.read(record, threads: 1).bytes })
+                decoded.append(try reportingNeuZipErrors { try reader.read(record, threads: 1).bytes })
             }
         }
         for (t, d) in zip(tensors, decoded) where t.bytes != d { exact = false }

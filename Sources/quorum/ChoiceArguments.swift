@@ -1,4 +1,5 @@
 public import ArgumentParser
+public import GGUF
 public import QuorumServing
 public import QuorumVoting
 public import SCPO
@@ -8,3 +9,4 @@ public import SCPO
 extension ServingFormat: ExpressibleByArgument {}
 extension SCPOMode: ExpressibleByArgument {}
 extension PairSelection.Mode: ExpressibleByArgument {}
+extension LlamaGGUF.ExportType: ExpressibleByArgument {}

@@ -15,46 +15,21 @@ struct CkptCommand: AsyncParsableCommand {
         case lossless, lossy
     }
 
-    /// Human-readable byte counts.
-    static func formatBytes(_ n: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(n) B" : String(format: "%.2f %@", value, units[unit])
-    }
-
     /// Writes a line to standard error (progress, so that standard output stays parseable).
     static func printError(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
-
-    /// Pretty, key-sorted JSON for reports.
-    static func jsonText(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 }
 
-/// A command-line failure: what is wrong and what to do, printed without a stack trace.
-struct CkptError: Error, CustomStringConvertible {
-    /// The message shown to the user.
-    var description: String
-
-    /// Runs `body`, turning library errors into plain messages.
-    @discardableResult
-    static func reporting<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as NeuZipError {
-            throw CkptError(description: error.description)
-        } catch let error as SafeTensorsError {
-            throw CkptError(description: error.description)
-        }
+/// Runs `body`, turning NeuZip and safetensors errors into plain messages.
+@discardableResult
+func reportingNeuZipErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as NeuZipError {
+        throw CommandFailure(error.description)
+    } catch let error as SafeTensorsError {
+        throw CommandFailure(error.description)
     }
 }
 
@@ -103,29 +78,17 @@ extension CkptCommand {
             let codec: CompressionMode =
                 mode == .lossless ? .lossless : .lossy(keptBits: bits ?? 3, blockSize: block ?? 512)
             let start = Date()
-            let records = try CkptError.reporting {
-                try Checkpoint.compress(input: input, output: output, mode: codec) { record, done, total in
+            let records = try reportingNeuZipErrors {
+                try CompressedCheckpoint.compress(input: input, output: output, mode: codec) { record, done, total in
                     printError(
-                        "[\(done)/\(total)] \(record.name): \(formatBytes(record.originalByteCount)) → \(formatBytes(record.storedByteCount))"
+                        "[\(done)/\(total)] \(record.name): \(ByteCount.format(record.originalByteCount)) → "
+                            + ByteCount.format(record.storedByteCount)
                     )
                 }
             }
-            let fileSize = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
-            let original = records.reduce(0) { $0 + $1.originalByteCount }
-            let seconds = Date().timeIntervalSince(start)
-            let summary = CompressSummary(
-                output: output, tensors: records.count, originalBytes: original, compressedBytes: fileSize,
-                ratio: fileSize > 0 ? Double(original) / Double(fileSize) : 0,
-                maxRelativeError: records.map(\.maxRelativeError).max() ?? 0, seconds: seconds)
-            if json {
-                print(try jsonText(summary))
-            } else {
-                print(
-                    "wrote \(output): \(records.count) tensors, \(formatBytes(original)) → \(formatBytes(fileSize)) "
-                        + String(format: "(%.3f×) in %.1f s", summary.ratio, seconds)
-                        + (summary.maxRelativeError > 0
-                            ? String(format: ", max relative error %.3g", summary.maxRelativeError) : ""))
-            }
+            let summary = CompressionSummary(
+                output: output, records: records, seconds: Date().timeIntervalSince(start))
+            if json { try printJSON(summary) } else { print(summary.line) }
         }
     }
 
@@ -146,8 +109,8 @@ extension CkptCommand {
         func run() async throws {
             let folder = URL(fileURLWithPath: output).deletingLastPathComponent()
             try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try CkptError.reporting {
-                try Checkpoint.decompress(input: input, output: output, extractFiles: extractFiles) { done, total in
+            try reportingNeuZipErrors {
+                try CompressedCheckpoint.decompress(input: input, output: output, extractFiles: extractFiles) { done, total in
                     if done == total || done % 50 == 0 { printError("[\(done)/\(total)] tensors written") }
                 }
             }
@@ -167,41 +130,9 @@ extension CkptCommand {
         var json = false
 
         func run() async throws {
-            let reader = try CkptError.reporting { try CheckpointReader(path: file) }
-            let tensors = reader.tensors.map { r in
-                InspectReport.Tensor(
-                    name: r.name, dtype: r.dtype.rawValue, shape: r.shape, method: r.method.name,
-                    keptMantissaBits: r.method == .stored ? nil : r.keptBits,
-                    blockSize: r.blockSize > 0 ? r.blockSize : nil,
-                    chunks: r.chunks.count, originalBytes: r.originalByteCount, storedBytes: r.storedByteCount,
-                    ratio: r.storedByteCount > 0 ? Double(r.originalByteCount) / Double(r.storedByteCount) : 1,
-                    exponentEntropyBits: r.method == .stored ? nil : r.exponentEntropy,
-                    maxRelativeError: r.maxRelativeError)
-            }
-            let original = tensors.reduce(0) { $0 + $1.originalBytes }
-            let report = InspectReport(
-                file: file, fileBytes: reader.fileSize, originalBytes: original,
-                ratio: Double(original) / Double(max(1, reader.fileSize)), sha256: reader.digestHex,
-                metadataKeys: reader.metadata.keys.sorted(), tensors: tensors)
-            if json {
-                print(try jsonText(report))
-                return
-            }
-            print(
-                "\(file): \(tensors.count) tensors, \(formatBytes(original)) → \(formatBytes(reader.fileSize)) "
-                    + String(format: "(%.3f×)", report.ratio))
-            print("sha256 \(report.sha256)")
-            if !report.metadataKeys.isEmpty { print("metadata: " + report.metadataKeys.joined(separator: ", ")) }
-            for t in tensors {
-                let coding =
-                    t.method + (t.keptMantissaBits.map { " k=\($0)" } ?? "")
-                    + (t.blockSize.map { " block=\($0)" } ?? "")
-                let entropy = t.exponentEntropyBits.map { String(format: " H(exp)=%.3f", $0) } ?? ""
-                let error = t.maxRelativeError > 0 ? String(format: " maxrel=%.3g", t.maxRelativeError) : ""
-                print(
-                    "  \(t.name) \(t.dtype)\(t.shape) \(coding): \(formatBytes(t.originalBytes)) → \(formatBytes(t.storedBytes)) "
-                        + String(format: "%.3f×", t.ratio) + entropy + error)
-            }
+            let reader = try reportingNeuZipErrors { try CheckpointReader(path: file) }
+            let report = CheckpointReport(file: file, reader: reader)
+            if json { try printJSON(report) } else { for line in report.lines { print(line) } }
         }
     }
 
@@ -214,48 +145,9 @@ extension CkptCommand {
         var file: String
 
         func run() async throws {
-            let reader = try CkptError.reporting { try CheckpointReader(path: file) }
-            try CkptError.reporting { try reader.verify() }
+            let reader = try reportingNeuZipErrors { try CheckpointReader(path: file) }
+            try reportingNeuZipErrors { try reader.verify() }
             print("ok: \(file) (\(reader.tensors.count) tensors, sha256 \(reader.digestHex))")
         }
-    }
-}
-
-extension CkptCommand {
-    /// What `ckpt compress --json` prints.
-    struct CompressSummary: Encodable {
-        var output: String
-        var tensors: Int
-        var originalBytes: Int
-        var compressedBytes: Int
-        var ratio: Double
-        var maxRelativeError: Double
-        var seconds: Double
-    }
-
-    /// What `ckpt inspect --json` prints.
-    struct InspectReport: Encodable {
-        struct Tensor: Encodable {
-            var name: String
-            var dtype: String
-            var shape: [Int]
-            var method: String
-            var keptMantissaBits: Int?
-            var blockSize: Int?
-            var chunks: Int
-            var originalBytes: Int
-            var storedBytes: Int
-            var ratio: Double
-            var exponentEntropyBits: Double?
-            var maxRelativeError: Double
-        }
-
-        var file: String
-        var fileBytes: Int
-        var originalBytes: Int
-        var ratio: Double
-        var sha256: String
-        var metadataKeys: [String]
-        var tensors: [Tensor]
     }
 }

@@ -74,13 +74,13 @@ struct TaskCommand: AsyncParsableCommand {
             do {
                 problems = try ProblemGenerator(config: config).generate(split: split, count: count, seed: seed)
             } catch let error as TaskError {
-                throw TaskCommandError(error.message)
+                throw CommandFailure(error.message)
             }
             let url = URL(fileURLWithPath: out)
             do {
                 try ProblemJSONL.write(problems, to: url)
             } catch {
-                throw TaskCommandError(
+                throw CommandFailure(
                     "cannot write \(out): \(error.localizedDescription); check that the folder exists and is writable")
             }
             var stepCounts = [Int](repeating: 0, count: 5)
@@ -100,12 +100,4 @@ struct TaskCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// A failure while running a task command: printed as `Error: <message>` without usage text.
-private struct TaskCommandError: Error, CustomStringConvertible {
-    /// What went wrong and what to do.
-    let description: String
-
-    init(_ description: String) { self.description = description }
 }

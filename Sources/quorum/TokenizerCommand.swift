@@ -48,13 +48,13 @@ struct TokenizerCommand: AsyncParsableCommand {
                     corpus: texts, vocabSize: vocabSize, specialTokens: specials,
                     preTokenizer: PreTokenizer(pattern: singleDigits ? .llama3SingleDigits : .llama3))
             } catch let error as TokenizerError {
-                throw TokenizerCommandError(error.message)
+                throw CommandFailure(error.message)
             }
             let seconds = Date().timeIntervalSince(start)
             do {
                 try tokenizer.tokenizerJSON().write(to: URL(fileURLWithPath: out), options: .atomic)
             } catch {
-                throw TokenizerCommandError(
+                throw CommandFailure(
                     "cannot write \(out): \(error.localizedDescription); check that the folder exists and is writable")
             }
             if json {
@@ -94,9 +94,9 @@ struct TokenizerCommand: AsyncParsableCommand {
             do {
                 loaded = try BPETokenizer(tokenizerJSON: URL(fileURLWithPath: tokenizer))
             } catch let error as TokenizerError {
-                throw TokenizerCommandError("\(tokenizer): \(error.message)")
+                throw CommandFailure("\(tokenizer): \(error.message)")
             } catch {
-                throw TokenizerCommandError("cannot read \(tokenizer): check the path (\(error.localizedDescription))")
+                throw CommandFailure("cannot read \(tokenizer): check the path (\(error.localizedDescription))")
             }
             let texts = try readCorpus(corpus)
             let start = Date()
@@ -133,26 +133,18 @@ private func readCorpus(_ path: String) throws -> [String] {
     do {
         data = try Data(contentsOf: url)
     } catch {
-        throw TokenizerCommandError("cannot read the corpus \(path): check the path (\(error.localizedDescription))")
+        throw CommandFailure("cannot read the corpus \(path): check the path (\(error.localizedDescription))")
     }
     let texts: [String]
     if url.pathExtension.lowercased() == "jsonl" {
         do {
             texts = try ProblemJSONL.decode(data).map { $0.question + "\n" + $0.solution }
         } catch let error as TaskError {
-            throw TokenizerCommandError("\(path): \(error.message); or pass a .txt corpus")
+            throw CommandFailure("\(path): \(error.message); or pass a .txt corpus")
         }
     } else {
         texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
-    guard !texts.isEmpty else { throw TokenizerCommandError("the corpus \(path) holds no text") }
+    guard !texts.isEmpty else { throw CommandFailure("the corpus \(path) holds no text") }
     return texts
-}
-
-/// A failure while running a tokenizer command: printed as `Error: <message>` without usage text.
-private struct TokenizerCommandError: Error, CustomStringConvertible {
-    /// What went wrong and what to do.
-    let description: String
-
-    init(_ description: String) { self.description = description }
 }

@@ -107,71 +107,28 @@ struct TrainCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "\(out) already holds a checkpoint; pass --force to replace it or choose another --out")
             }
-            let display = ProgressDisplay(enabled: !quiet)
-            let checkpoint = try await runOnDedicatedThread { () throws -> SendableCheckpointSummary in
-                let checkpoint = try SFTTrainer(config: config).run { display.show($0) }
+            let display = ProgressLine(enabled: !quiet)
+            let record = try await runOnDedicatedThread { () throws -> TrainingRecord in
+                let checkpoint = try SFTTrainer(config: config).run { event in
+                    if case .step(let s) = event {
+                        display.update(event.description, force: s.step == s.totalSteps)
+                    } else {
+                        display.print(event.description)
+                    }
+                }
                 display.finish()
                 try checkpoint.save(directory: out)
-                return SendableCheckpointSummary(record: checkpoint.record!)
+                return checkpoint.record!
             }
-            let record = checkpoint.record
-            let summary = TrainSummary(
-                out: URL(fileURLWithPath: out).standardizedFileURL.path, parameters: record.parameters,
-                vocabulary: record.vocabulary, steps: record.losses.count,
-                finalLoss: record.losses.suffix(20).reduce(0, +) / Double(max(1, min(20, record.losses.count))),
-                trainSeconds: record.timings.trainSeconds, totalSeconds: record.timings.totalSeconds,
-                tokensPerSecond: record.timings.tokensPerSecond, loadAverageStart: record.timings.loadAverageStart,
-                loadAverageEnd: record.timings.loadAverageEnd, dev: record.evaluations.last, config: record.config,
-                quantStages: record.quantStages)
-            if json {
-                try printJSON(summary)
-            } else {
-                var line = "wrote \(summary.out): \(summary.parameters) parameters, \(summary.steps) steps in "
-                line += "\(formatDuration(summary.trainSeconds)) (\(Int(summary.tokensPerSecond)) tok/s), "
-                line += "loss \(String(format: "%.3f", summary.finalLoss))"
-                if let dev = summary.dev {
-                    line += ", dev greedy \(String(format: "%.1f", dev.greedyAccuracy * 100)) %"
-                }
-                print(line)
-            }
+            let summary = SFTSummary(record: record, out: URL(fileURLWithPath: out).standardizedFileURL.path)
+            if json { try printJSON(summary) } else { print(summary.line) }
         }
     }
 }
 
-/// The part of a finished run that crosses back from the training thread.
-private struct SendableCheckpointSummary: Sendable {
-    var record: TrainingRecord
-}
-
-/// What `quorum train sft --json` prints.
-private struct TrainSummary: Encodable {
-    var out: String
-    var parameters: Int
-    var vocabulary: Int
-    var steps: Int
-    /// Mean loss of the last 20 steps.
-    var finalLoss: Double
-    var trainSeconds: Double
-    var totalSeconds: Double
-    var tokensPerSecond: Double
-    var loadAverageStart: Double?
-    var loadAverageEnd: Double?
-    var dev: TrainingRecord.DevEvaluation?
-    var config: SFTConfig
-    /// Quantization-aware training stages, when there were any.
-    var quantStages: [QuantizationStage]?
-
-    enum CodingKeys: String, CodingKey {
-        case out, parameters, vocabulary, steps, finalLoss = "final_loss", trainSeconds = "train_seconds"
-        case totalSeconds = "total_seconds", tokensPerSecond = "tokens_per_second"
-        case loadAverageStart = "load_average_start", loadAverageEnd = "load_average_end", dev, config
-        case quantStages = "quant_stages"
-    }
-}
-
-/// Live progress on standard error: one line rewritten in place on a terminal, a line every
-/// 10 seconds otherwise (logs stay short).
-private final class ProgressDisplay: Sendable {
+/// Live progress on standard error: a step line rewritten in place on a terminal (at most four times
+/// a second), one every 10 seconds otherwise, so that logs stay short; other lines always printed.
+final class ProgressLine: Sendable {
     let enabled: Bool
     let terminal: Bool
     let state = Mutex<(lastPrint: Double, pending: Bool)>((0, false))
@@ -181,46 +138,28 @@ private final class ProgressDisplay: Sendable {
         terminal = isatty(2) != 0
     }
 
-    func show(_ event: SFTEvent) {
+    /// Shows a step line if one is due (or `force`d: the last step).
+    func update(_ line: String, force: Bool = false) {
         guard enabled else { return }
-        switch event {
-        case .stage(let text):
-            clearLine()
-            write("\(text)…\n")
-        case .step(let s):
-            let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-            let due = state.withLock { state -> Bool in
-                let interval = terminal ? 0.25 : 10
-                guard now - state.lastPrint >= interval || s.step == s.totalSteps else { return false }
-                state.lastPrint = now
-                state.pending = terminal
-                return true
-            }
-            guard due else { return }
-            let line =
-                (s.quantization.map { "[\($0)] " } ?? "")
-                + String(
-                    format: "step %d/%d  loss %.4f (avg %.4f)  lr %.2e  |g| %.2f  %.0f tok/s  elapsed %@  ETA %@",
-                    s.step, s.totalSteps, s.loss, s.smoothedLoss, s.learningRate, s.gradientNorm, s.tokensPerSecond,
-                    formatDuration(s.elapsedSeconds), formatDuration(s.etaSeconds))
-            write(terminal ? "\r\u{1B}[K" + line : line + "\n")
-        case .evaluation(let e):
-            clearLine()
-            let majority = e.majorityAccuracy.map {
-                String(
-                    format: ", majority-of-%d %.1f %% (margin %+.1f)", e.k ?? 0, $0 * 100,
-                    ($0 - e.greedyAccuracy) * 100)
-            }
-            write(
-                String(
-                    format: "dev @ step %d: loss %.4f, greedy accuracy %.1f %%%@ of %d (%.1f s)\n", e.step, e.loss,
-                    e.greedyAccuracy * 100, majority ?? "", e.count, e.seconds))
+        let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+        let due = state.withLock { state -> Bool in
+            guard force || now - state.lastPrint >= (terminal ? 0.25 : 10) else { return false }
+            state.lastPrint = now
+            state.pending = terminal
+            return true
         }
+        if due { write(terminal ? "\r\u{1B}[K" + line : line + "\n") }
     }
 
-    func finish() { clearLine() }
+    /// Prints a line of its own.
+    func print(_ line: String) {
+        guard enabled else { return }
+        finish()
+        write(line + "\n")
+    }
 
-    private func clearLine() {
+    /// Ends a step line left open on a terminal.
+    func finish() {
         let pending = state.withLock { state in
             defer { state.pending = false }
             return state.pending
@@ -231,12 +170,4 @@ private final class ProgressDisplay: Sendable {
     private func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }
-}
-
-/// `h:mm:ss` or `m:ss`.
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
-    let total = Int(seconds.rounded())
-    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60)
-    return h > 0 ? String(format: "%d:%02d:%02d", h, m, s) : String(format: "%d:%02d", m, s)
 }

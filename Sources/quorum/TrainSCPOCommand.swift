@@ -89,11 +89,11 @@ struct TrainSCPOCommand: AsyncParsableCommand {
         }
         let pairsData: Data
         do { pairsData = try Data(contentsOf: URL(fileURLWithPath: pairs)) } catch {
-            throw TrainSCPOError("cannot read \(pairs): \(error.localizedDescription); check the path")
+            throw CommandFailure("cannot read \(pairs): \(error.localizedDescription); check the path")
         }
         let preferencePairs: [PreferencePair]
         do { preferencePairs = try PairsJSONL.decodePairs(pairsData) } catch {
-            throw TrainSCPOError("\(pairs) \(error.message)")
+            throw CommandFailure("\(pairs) \(error.message)")
         }
         let record = try await runOnDedicatedThread { () throws -> SCPORecord in
             try options.train(preferencePairs)
@@ -101,145 +101,45 @@ struct TrainSCPOCommand: AsyncParsableCommand {
         if json {
             try printJSON(record)
         } else {
-            print(Self.summary(record, out: out))
+            print(record.summary(out: out))
         }
     }
 
     /// The whole run, on the calling (dedicated) thread: flags → settings → ``SCPORound``.
     private func train(_ preferencePairs: [PreferencePair]) throws -> SCPORecord {
-        let progress = SCPOProgress(enabled: !quiet)
-        progress.line("loading M_t from \(model)")
+        let progress = { (line: String) in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+        progress("loading M_t from \(model)")
         let checkpoint: Checkpoint
-        do { checkpoint = try Checkpoint.load(directory: model) } catch { throw TrainSCPOError(error.message) }
-        let devProblems = try loadDev(record: checkpoint.record)
-        let round = SCPORound(
-            config: settings,
-            dev: devProblems.isEmpty ? nil : SCPODevSplit(problems: devProblems, k: devK, maxNewTokens: maxNewTokens))
-        let sourcePath = URL(fileURLWithPath: model).standardizedFileURL.path
+        do { checkpoint = try Checkpoint.load(directory: model) } catch { throw CommandFailure(error.message) }
+        let round = SCPORound(config: settings, dev: try devSplit(record: checkpoint.record))
         var result: SCPORoundResult
         do {
             result = try round.train(
-                from: checkpoint, pairs: preferencePairs, epochFolders: out, sourceModel: sourcePath,
-                progress: { progress.show($0) })
+                from: checkpoint, pairs: preferencePairs, epochFolders: out,
+                sourceModel: URL(fileURLWithPath: model).standardizedFileURL.path,
+                progress: { progress($0.description) })
         } catch let error as SCPOError {
-            throw TrainSCPOError("\(pairs): \(error.message)")
+            throw CommandFailure("\(pairs): \(error.message)")
         }
         result.record.pairsFile = URL(fileURLWithPath: pairs).standardizedFileURL.path
-        try SCPORound.save(result, directory: out)
-        try write(
-            PairsJSONL.encode(result.scoredPairs.map(ScoredPairLine.init)), to: out + "/reference_logprobs.jsonl")
+        try SCPORound.save(result, directory: out, referenceLogProbs: true)
         return result.record
     }
 
-    /// The SCPO record's file name in the output folder.
-    static let recordFile = SCPORound.recordFile
-
-    /// The dev problems: `--dev` (the first `--dev-count`), or the generated dev split with M_t's
-    /// generator settings and data seed (as `quorum train sft` evaluated on).
-    private func loadDev(record: TrainingRecord?) throws -> [Problem] {
-        guard devCount > 0 else { return [] }
-        if let dev {
-            do { return Array(try ProblemJSONL.read(from: URL(fileURLWithPath: dev)).prefix(devCount)) } catch {
-                throw TrainSCPOError("cannot read dev problems from \(dev): \(error)")
+    /// The dev split: `--dev` (its first `--dev-count` problems), or the generated dev split with
+    /// M_t's generator settings and data seed (as `quorum train sft` evaluated on); nil with `--dev-count 0`.
+    private func devSplit(record: TrainingRecord?) throws -> SCPODevSplit? {
+        guard devCount > 0 else { return nil }
+        guard let dev else {
+            do { return try .generated(for: record, count: devCount, k: devK, maxNewTokens: maxNewTokens) } catch {
+                throw CommandFailure("\(error)")
             }
         }
-        let trained = record?.config
         do {
-            return try ProblemGenerator(config: trained?.generator ?? GeneratorConfig()).generate(
-                split: .dev, count: devCount, seed: trained?.dataSeed ?? 1)
-        } catch let error as TaskError {
-            throw TrainSCPOError(error.message)
-        }
-    }
-
-    private func write(_ data: Data, to path: String) throws {
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw TrainSCPOError("cannot write \(path): \(error.localizedDescription); check the folder is writable")
-        }
-    }
-
-    /// The closing line for a person.
-    static func summary(_ record: SCPORecord, out: String) -> String {
-        var line = "wrote \(out) (\(record.config.mode.rawValue), \(record.pairs.used) pairs, "
-        line +=
-            "\(record.totalSteps) steps in \(String(format: "%.0f", record.trainSeconds)) s): epoch \(record.bestEpoch)"
-        if let dev = record.epochs.first(where: { $0.epoch == record.bestEpoch })?.devAccuracy {
-            line += ", dev \(record.devMetric ?? "accuracy") " + String(format: "%.1f %%", dev * 100)
-            if let initial = record.initialDevAccuracy { line += String(format: " (M_t %.1f %%)", initial * 100) }
-        }
-        if let last = record.epochs.last?.train, let margin = last.rewardMargin, let accuracy = last.rewardAccuracy {
-            line += String(format: "; last epoch reward margin %.3f, reward accuracy %.2f", margin, accuracy)
-        }
-        return line
-    }
-}
-
-/// A failure of the run itself (bad input files, unreadable checkpoint): the message, without usage text.
-private struct TrainSCPOError: Error, CustomStringConvertible {
-    /// What went wrong and what to do.
-    let description: String
-
-    init(_ description: String) { self.description = description }
-}
-
-/// One line of `reference_logprobs.jsonl`: a used pair's reference log-probs and lengths.
-private struct ScoredPairLine: Encodable {
-    var problemID: String
-    var weight: Double
-    var promptTokens: Int
-    var chosenTokens: Int
-    var rejectedTokens: Int
-    var referenceChosenLogProb: Double
-    var referenceRejectedLogProb: Double?
-
-    init(_ pair: TokenizedPair) {
-        problemID = pair.problemID
-        weight = pair.weight
-        promptTokens = pair.prompt.count
-        chosenTokens = pair.chosen.count
-        rejectedTokens = pair.rejected.count
-        referenceChosenLogProb = pair.reference?.chosen ?? 0
-        referenceRejectedLogProb = pair.reference?.rejected
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case problemID = "problem_id", weight, promptTokens = "prompt_tokens", chosenTokens = "chosen_tokens"
-        case rejectedTokens = "rejected_tokens", referenceChosenLogProb = "reference_chosen_logp"
-        case referenceRejectedLogProb = "reference_rejected_logp"
-    }
-}
-
-/// Progress lines on standard error.
-private struct SCPOProgress {
-    var enabled: Bool
-
-    func line(_ text: String) {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-    }
-
-    func show(_ event: SCPOEvent) {
-        switch event {
-        case .stage(let text):
-            line(text)
-        case .step(let s):
-            let m = s.means
-            var text = String(format: "epoch %d step %d/%d  loss %.4f", s.epoch, s.step, s.totalSteps, m.loss)
-            if let margin = m.rewardMargin, let accuracy = m.rewardAccuracy {
-                text += String(format: "  margin %+.3f  acc %.2f", margin, accuracy)
-            }
-            text += String(format: "  logp+ %.2f", m.chosenLogProb)
-            if let rejected = m.rejectedLogProb { text += String(format: "  logp- %.2f", rejected) }
-            text += String(format: "  lr %.2e  |g| %.3f  %.0f s", s.learningRate, s.gradientNorm, s.elapsedSeconds)
-            line(text)
-        case .epoch(let e):
-            var text = String(format: "epoch %d done: loss %.4f", e.epoch, e.train.loss)
-            if let margin = e.train.rewardMargin, let accuracy = e.train.rewardAccuracy {
-                text += String(format: ", reward margin %+.3f, reward accuracy %.2f", margin, accuracy)
-            }
-            if let dev = e.devAccuracy { text += String(format: ", dev %.1f %%", dev * 100) }
-            if let folder = e.checkpoint { text += " → \(folder)" }
-            line(text)
+            let problems = try ProblemJSONL.read(from: URL(fileURLWithPath: dev)).prefix(devCount)
+            return SCPODevSplit(problems: Array(problems), k: devK, maxNewTokens: maxNewTokens)
+        } catch {
+            throw CommandFailure("cannot read dev problems from \(dev): \(error)")
         }
     }
 }

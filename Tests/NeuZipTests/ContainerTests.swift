@@ -191,8 +191,8 @@ struct ContainerTests {
             let packed = temporaryPath("rt.nzck")
             let unpacked = temporaryPath("out/rt.safetensors")
             try? FileOps.makeFolder(temporaryPath("out"))
-            try Checkpoint.compress(input: source, output: packed, mode: .lossless, elementsPerChunk: 1000)
-            try Checkpoint.decompress(input: packed, output: unpacked, extractFiles: true)
+            try CompressedCheckpoint.compress(input: source, output: packed, mode: .lossless, elementsPerChunk: 1000)
+            try CompressedCheckpoint.decompress(input: packed, output: unpacked, extractFiles: true)
             #expect(try FileOps.read(unpacked) == original)
             if source == folder {
                 #expect(try FileOps.read(temporaryPath("out/config.json")) == Array(#"{"model_type": "llama"}"#.utf8))

@@ -6,7 +6,7 @@ internal import SafeTensors
 ///
 /// Metadata keys: a safetensors `__metadata__` entry `K` travels as `safetensors:K`; a text file `F`
 /// found beside the weights in an input folder (config.json, tokenizer.json, …) travels as `file:F`.
-public enum Checkpoint {
+public enum CompressedCheckpoint {
     /// Prefix of metadata keys that hold a safetensors `__metadata__` entry.
     public static let safetensorsMetadataPrefix = "safetensors:"
     /// Prefix of metadata keys that hold a companion text file.
