@@ -40,36 +40,43 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // Pure building blocks.
+        // Pure building blocks. QuorumCore, the leaf: the seeded RNG, stable hashes and sample streams,
+        // parallel-for, the dedicated-thread executor, bf16 rounding.
+        .target(name: "QuorumCore", swiftSettings: numericSettings),
         .target(name: "QuorumDigest", swiftSettings: numericSettings),
         .target(name: "SafeTensors", swiftSettings: swiftSettings),
         .target(name: "GGUF", swiftSettings: swiftSettings),
         .target(
-            name: "NeuZip", dependencies: ["QuorumDigest", "SafeTensors"], swiftSettings: numericSettings,
+            name: "NeuZip", dependencies: ["QuorumCore", "QuorumDigest", "SafeTensors"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
         .target(
-            name: "QuorumTensor", dependencies: ["CBLAS"], swiftSettings: numericSettings,
+            name: "QuorumTensor", dependencies: ["CBLAS", "QuorumCore"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
         .target(
-            name: "QuorumModel", dependencies: ["QuorumTensor", "SafeTensors"], swiftSettings: numericSettings,
+            name: "QuorumModel", dependencies: ["QuorumCore", "QuorumTensor", "SafeTensors"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "SCPO",
-            dependencies: ["QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "QuorumTokenizer"],
+            dependencies: [
+                "QuorumCore", "QuorumModel", "QuorumTensor", "QuorumVoting", "QuorumTraining", "QuorumTokenizer",
+            ],
             swiftSettings: numericSettings),
         .target(name: "CQuantKernels", cSettings: kernelCSettings),
         .target(
-            name: "QuorumQuant", dependencies: ["CQuantKernels"], swiftSettings: numericSettings,
+            name: "QuorumQuant", dependencies: ["CQuantKernels", "QuorumCore"], swiftSettings: numericSettings,
             linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "QuorumServing",
-            dependencies: ["QuorumModel", "QuorumQuant", "QuorumTensor", "SafeTensors", "QuorumTokenizer", "QuorumTraining"],
+            dependencies: [
+                "QuorumCore", "QuorumModel", "QuorumQuant", "QuorumTensor", "SafeTensors", "QuorumTokenizer",
+                "QuorumTraining",
+            ],
             swiftSettings: numericSettings),
         .target(name: "QuorumTokenizer", swiftSettings: swiftSettings),
-        .target(name: "QuorumTasks", swiftSettings: swiftSettings),
-        .target(name: "QuorumVoting", dependencies: ["QuorumTasks"], swiftSettings: swiftSettings),
+        .target(name: "QuorumTasks", dependencies: ["QuorumCore"], swiftSettings: swiftSettings),
+        .target(name: "QuorumVoting", dependencies: ["QuorumCore", "QuorumTasks"], swiftSettings: swiftSettings),
         .target(
-            name: "QuorumTraining", dependencies: ["QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTasks"],
+            name: "QuorumTraining", dependencies: ["QuorumCore", "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTasks"],
             swiftSettings: numericSettings),
 
         // Infrastructure clients.
@@ -88,7 +95,7 @@ let package = Package(
         .target(
             name: "QuorumPipeline",
             dependencies: [
-                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest", "QuorumVoting",
+                "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest", "QuorumVoting",
                 "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTraining", "NeuZip", "SCPO", "QuorumServing",
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -98,7 +105,7 @@ let package = Package(
         .target(
             name: "QuorumExperiments",
             dependencies: [
-                "QuorumPipeline", "QuorumStore", "QuorumDigest", "QuorumServing", "QuorumTasks", "QuorumTraining",
+                "QuorumCore", "QuorumPipeline", "QuorumStore", "QuorumDigest", "QuorumServing", "QuorumTasks", "QuorumTraining",
                 "QuorumVoting", "QuorumTokenizer", "SCPO", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
@@ -108,7 +115,7 @@ let package = Package(
             name: "quorum",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
+                "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
                 "GGUF", "QuorumExport", "QuorumExperiments",
             ],

@@ -1,4 +1,5 @@
 public import SafeTensors
+import QuorumCore
 
 /// The bit layout of a floating-point element type that NeuZip can split.
 public enum FloatFormat: Sendable, Hashable, CaseIterable {
@@ -75,9 +76,7 @@ public enum FloatFormat: Sendable, Hashable, CaseIterable {
         switch self {
         case .fp32: return value.bitPattern
         case .bf16:
-            let raw = value.bitPattern
-            if value.isNaN { return (raw >> 16) | 0x40 }
-            bits = (raw &+ 0x7FFF &+ ((raw >> 16) & 1)) >> 16
+            bits = UInt32(BF16.encode(value))
         case .fp16:
             bits = UInt32(Float16(value).bitPattern)
         }

@@ -6,6 +6,7 @@ import QuorumTokenizer
 import QuorumTraining
 public import QuorumVoting
 import SCPO
+import QuorumCore
 
 /// Runs an experiment to the end: per seed, M0, then every mode's rounds from that same M0, every
 /// model evaluated on the one held-out test set.

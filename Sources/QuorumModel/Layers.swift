@@ -1,4 +1,5 @@
 import QuorumTensor
+import QuorumCore
 
 // Each layer's forward and hand-written backward, side by side, as plain functions over flat
 // row-major buffers (rows = tokens). Backward functions ACCUMULATE into parameter gradients

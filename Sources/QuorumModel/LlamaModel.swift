@@ -1,4 +1,5 @@
 public import QuorumTensor
+import QuorumCore
 
 /// Sequences to run through the model together: any lengths, packed row after row (no padding
 /// is computed), each attending causally only to itself.

@@ -1,4 +1,5 @@
 import QuorumTensor
+import QuorumCore
 
 // Quantization-aware training for ternary models: BitNet b1.58 and BitNet a4.8 (Wang, Ma, Wei,
 // arXiv 2411.04965; docs/papers.md §2). Only the seven linear layers inside each transformer block are

@@ -1,4 +1,5 @@
 public import QuorumTensor
+public import QuorumCore
 
 /// How to draw continuations.
 public struct SamplingParameters: Sendable, Codable, Equatable {

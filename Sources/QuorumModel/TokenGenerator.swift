@@ -1,3 +1,4 @@
+import QuorumCore
 /// Anything that continues prompts token by token: the fp32 ``LlamaModel`` and QuorumServing's
 /// quantized serving model. Evaluation and the worker's sampler take one, so they run any format.
 ///

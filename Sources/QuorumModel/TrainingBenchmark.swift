@@ -1,5 +1,6 @@
 import Dispatch
 import QuorumTensor
+import QuorumCore
 
 /// Measures full training steps (forward, backward, clipping, AdamW) on random tokens, for
 /// `quorum bench train` and for comparison with PyTorch (`ops/bench/train_pytorch.py`).

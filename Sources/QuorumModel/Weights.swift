@@ -1,6 +1,7 @@
 import Foundation
 public import QuorumTensor
 public import SafeTensors
+import QuorumCore
 
 // Weights on disk as Hugging Face writes a Llama: `config.json` + `model.safetensors` with the
 // tensor names of ``ParameterLayout`` (`model.layers.N.self_attn.q_proj.weight`, …).
@@ -158,11 +159,8 @@ extension LlamaModel {
         case .f64:
             for v in values { withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { out.append(contentsOf: $0) } }
         case .bf16:
-            // Round to nearest even on the dropped 16 bits.
             for v in values {
-                let bits = Float(v).bitPattern
-                let rounded = UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-                withUnsafeBytes(of: rounded.littleEndian) { out.append(contentsOf: $0) }
+                withUnsafeBytes(of: BF16.encode(Float(v)).littleEndian) { out.append(contentsOf: $0) }
             }
         default:
             throw ModelError("weights can be saved as F32, F64 or BF16, not \(dtype.rawValue)")

@@ -4,6 +4,7 @@ import QuorumTasks
 import QuorumTraining
 import QuorumVoting
 public import SCPO
+import QuorumCore
 
 extension PipelineStages {
     /// The model work of a pipeline as library calls: seed training with ``SFTTrainer``, each round

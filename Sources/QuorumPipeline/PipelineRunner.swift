@@ -7,6 +7,7 @@ import QuorumTasks
 import QuorumTokenizer
 import QuorumTraining
 public import QuorumVoting
+import QuorumCore
 
 /// The numbers an evaluation produces.
 public struct EvaluationNumbers: Sendable, Codable, Equatable {

@@ -3,6 +3,7 @@ public import QuorumModel
 public import QuorumTensor
 public import QuorumTokenizer
 public import QuorumTraining
+import QuorumCore
 
 /// Draws k answers per question: what a worker needs from a model.
 public protocol ResponseSampler: Sendable {
@@ -58,10 +59,9 @@ public final class ModelSampler: ResponseSampler, @unchecked Sendable {
         var streams: [UInt64] = []
         for problem in problems {
             let prompt = format.promptTokens(question: problem.question, tokenizer: tokenizer)
-            let base = Self.problemStream(problem.id)
             for sample in 0..<k {
                 prompts.append(prompt)
-                streams.append(base &+ UInt64(sample))
+                streams.append(SampleStreams.stream(problemID: problem.id, sample: sample))
             }
         }
         let parameters = SamplingParameters(
@@ -78,15 +78,5 @@ public final class ModelSampler: ResponseSampler, @unchecked Sendable {
         }
         let texts = generations.map { format.responseText($0.tokens, tokenizer: tokenizer) }
         return (0..<problems.count).map { Array(texts[($0 * k)..<(($0 + 1) * k)]) }
-    }
-
-    /// A problem's first random stream: FNV-1a of its id, spread so that problems' k streams never overlap.
-    static func problemStream(_ id: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash << 16
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import QuorumDigest
 public import QuorumKafka
 public import QuorumStore
+import QuorumCore
 
 /// The states of a round, in order; `failed` can follow any state but `done`.
 public enum RoundState: String, Sendable, Codable, CaseIterable {
@@ -47,7 +48,7 @@ public struct RoundProblem: Sendable, Equatable {
     /// Whether the problem `id` belongs to the labeled subset of a `fraction` (semi-supervised
     /// SCPO): a deterministic pick from the id's hash, the same in every run and on every machine.
     public static func isLabeled(id: String, fraction: Double) -> Bool {
-        Double((ModelSampler.problemStream(id) >> 16) % 10_000) / 10_000 < fraction
+        Double((SampleStreams.first(problemID: id) >> 16) % 10_000) / 10_000 < fraction
     }
 }
 

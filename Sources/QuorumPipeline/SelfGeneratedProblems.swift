@@ -2,6 +2,7 @@ import Foundation
 import QuorumDigest
 import QuorumTasks
 import QuorumVoting
+import QuorumCore
 
 /// Self-generated problems (spec `self_generated: { count, seed }`), as in the SCPO paper: the
 /// current model M_{r−1} writes new questions, and only those its own k-sample vote is confident
@@ -40,7 +41,7 @@ public enum SelfGeneratedProblems {
     /// The `shots` distinct example questions of candidate `index` in `round`, drawn from `pool`.
     public static func examples(pool: [String], seed: UInt64, round: Int, index: Int) -> [String] {
         precondition(pool.count >= shots, "the example pool needs at least \(shots) questions")
-        var random = QuorumTasks.SplitMix64(
+        var random = SplitMix64(
             seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(round) &* 0x1_0000_0001 &+ UInt64(index))
         var chosen: [Int] = []
         while chosen.count < shots {

@@ -1,3 +1,4 @@
+import QuorumCore
 /// How the activations entering a ternary (BitNet) linear layer are quantized, per token (a4.8, docs/papers.md §2).
 public enum ActivationQuantizer: String, Codable, Sendable, CaseIterable {
     /// INT8 absmax: b1.58 everywhere, and a4.8's FFN down projection.

@@ -1,3 +1,4 @@
+import QuorumCore
 #if !canImport(CQuantKernels)
     import Foundation
 

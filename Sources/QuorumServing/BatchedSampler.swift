@@ -1,6 +1,7 @@
 public import QuorumModel
 import QuorumQuant
 import QuorumTensor
+import QuorumCore
 
 extension ServingModel: TokenGenerator {
     /// Continues every prompt with continuous batching and shared prompt prefixes.

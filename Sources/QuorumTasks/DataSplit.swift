@@ -1,3 +1,4 @@
+import QuorumCore
 /// The train / dev / test partition. A problem's split is a function of its normalized question
 /// text alone, so no question can ever land in two splits, whatever seed generated it.
 public enum DataSplit: String, Sendable, Hashable, CaseIterable, Codable {
@@ -54,11 +55,6 @@ public enum DataSplit: String, Sendable, Hashable, CaseIterable, Codable {
     /// 64-bit FNV-1a of the normalized question's UTF-8 bytes (stable across runs and platforms,
     /// unlike `Hasher`).
     public static func questionHash(_ question: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in normalize(question).utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
+        FNV1a.hash(normalize(question))
     }
 }

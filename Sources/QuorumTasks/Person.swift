@@ -1,3 +1,4 @@
+import QuorumCore
 /// A character in a problem, with the pronouns its sentences need.
 struct Person: Sendable {
     /// The first name.

@@ -1,3 +1,4 @@
+import QuorumCore
 /// Writes synthetic multi-step arithmetic word problems with worked solutions.
 ///
 /// A seed fixes one stream of candidate problems; each split keeps the candidates whose question

@@ -1,3 +1,4 @@
+import QuorumCore
 /// One arithmetic step of a solution, kept so that the solution can also be written in other valid
 /// ways: operands of `+` and `*` in the other order, a two-digit operand split into tens and units
 /// (`14 * 6 = 10 * 6 + 4 * 6 = 60 + 24 = 84`), another decomposition (`37 + 48 = 30 + 40 + 7 + 8 =

@@ -1,3 +1,4 @@
+import QuorumCore
 /// Templates with a fixed shape of reasoning (ages, recipes, trips, rates, bills…); each grows from
 /// one step to its most by adding the next link of its chain.
 enum StructuredTemplates {

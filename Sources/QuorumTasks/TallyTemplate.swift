@@ -1,3 +1,4 @@
+import QuorumCore
 /// A sentence of a question and the solution line that goes with it (`{e}` is the step's expression).
 struct Phrase: Sendable {
     /// The question sentence.

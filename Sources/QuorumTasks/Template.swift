@@ -1,3 +1,4 @@
+import QuorumCore
 /// One family of problems: a name, the step counts it can produce, and how to write one.
 struct Template: Sendable {
     /// A short name, for statistics and tests.

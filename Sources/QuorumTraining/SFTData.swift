@@ -2,6 +2,7 @@ public import QuorumModel
 public import QuorumTasks
 public import QuorumTensor
 public import QuorumTokenizer
+public import QuorumCore
 
 /// One supervised example: a prompt (not scored) and the response the model learns (scored).
 public struct SFTExample: Sendable, Hashable {
@@ -35,7 +36,7 @@ public enum SFTData {
     /// `solution` with the operands of each `a + b =` / `a * b =` swapped with probability
     /// `probability` (commutative, so every line stays true), drawn from `rng`.
     public static func swappingOperands(
-        _ solution: String, probability: Double, rng: inout QuorumTensor.SplitMix64
+        _ solution: String, probability: Double, rng: inout SplitMix64
     ) -> String {
         guard probability > 0 else { return solution }
         let lines = solution.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
@@ -89,7 +90,7 @@ public struct EpochSampler: Sendable {
     public let exampleCount: Int
     /// Sequences per micro-batch (at most `exampleCount`).
     public let batchSize: Int
-    private var rng: QuorumTensor.SplitMix64
+    private var rng: SplitMix64
     private var order: [Int] = []
     private var cursor = 0
     /// Passes over the data begun (1 during the first).
@@ -100,7 +101,7 @@ public struct EpochSampler: Sendable {
         precondition(exampleCount > 0 && batchSize > 0)
         self.exampleCount = exampleCount
         self.batchSize = min(batchSize, exampleCount)
-        rng = QuorumTensor.SplitMix64(seed: seed, stream: 0x5F7)
+        rng = SplitMix64(seed: seed, stream: 0x5F7)
         reshuffle()
     }
 

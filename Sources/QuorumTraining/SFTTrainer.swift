@@ -3,6 +3,7 @@ import QuorumModel
 public import QuorumTasks
 import QuorumTensor
 import QuorumTokenizer
+import QuorumCore
 
 /// What a training run reports while it works.
 public enum SFTEvent: Sendable {
@@ -135,7 +136,7 @@ public struct SFTTrainer: Sendable {
             throw TrainingError("cannot train the tokenizer: \(error)")
         }
         progress(.stage("tokenizing \(train.count + dev.count) problems"))
-        var swapRNG = QuorumTensor.SplitMix64(seed: config.seed, stream: 0x5A7)
+        var swapRNG = SplitMix64(seed: config.seed, stream: 0x5A7)
         let trainProblems =
             config.swapOperands > 0
             ? train.map { problem in
@@ -191,7 +192,7 @@ public struct SFTTrainer: Sendable {
         var stageNanos: UInt64 = 0
 
         var sampler = EpochSampler(exampleCount: examples.count, batchSize: config.batch, seed: config.seed)
-        var variantRNG = QuorumTensor.SplitMix64(seed: config.seed, stream: 0x7A1)
+        var variantRNG = SplitMix64(seed: config.seed, stream: 0x7A1)
         func example(_ index: Int) -> SFTExample {
             guard let variants = variantResponses?[index] else { return examples[index] }
             guard variants.count > 1 else { return SFTExample(prompt: examples[index].prompt, response: variants[0]) }

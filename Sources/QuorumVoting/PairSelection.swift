@@ -1,4 +1,5 @@
 import QuorumTasks
+import QuorumCore
 
 /// The settings of pair selection, and the selection itself: from one problem's sampled responses
 /// to a ``ProblemVoteOutcome`` (a weighted ``PreferencePair`` or the reason there is none).

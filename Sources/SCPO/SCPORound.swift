@@ -5,6 +5,7 @@ public import QuorumTasks
 public import QuorumTokenizer
 public import QuorumTraining
 public import QuorumVoting
+import QuorumCore
 
 /// The labeled dev split a round chooses its epoch on, and how it is scored.
 public struct SCPODevSplit: Sendable {

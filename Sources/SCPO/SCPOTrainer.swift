@@ -1,6 +1,7 @@
 import Foundation
 public import QuorumModel
 import QuorumTensor
+import QuorumCore
 
 /// One optimiser step, as progress reports show it.
 public struct SCPOStepReport: Sendable, Hashable, Codable {

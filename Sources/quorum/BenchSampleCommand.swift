@@ -3,6 +3,7 @@ import Foundation
 import QuorumModel
 import QuorumServing
 import QuorumTensor
+import QuorumCore
 
 /// `quorum bench sample`: decoding speed of every serving format, single-stream and k samples of one
 /// prompt (shared prefix, one batch), beside the machine's memory bandwidth measured in the same run.

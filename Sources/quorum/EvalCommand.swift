@@ -3,6 +3,7 @@ import Foundation
 import QuorumServing
 import QuorumTasks
 import QuorumTraining
+import QuorumCore
 
 /// `quorum eval`: greedy and majority-of-k accuracy of a checkpoint on labeled problems.
 struct EvalCommand: AsyncParsableCommand {

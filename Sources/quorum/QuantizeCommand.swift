@@ -6,6 +6,7 @@ import QuorumServing
 import QuorumTensor
 import QuorumTokenizer
 import QuorumTraining
+import QuorumCore
 
 /// `quorum quantize`: writes a model folder whose block linear layers are packed in a serving format.
 struct QuantizeCommand: AsyncParsableCommand {

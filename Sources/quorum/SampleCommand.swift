@@ -4,6 +4,7 @@ import QuorumModel
 import QuorumTasks
 import QuorumTraining
 import QuorumVoting
+import QuorumCore
 
 extension TaskCommand {
     /// `quorum task sample`: k sampled responses per problem, as the rows `quorum vote` reads.

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import QuorumTraining
 import Synchronization
+import QuorumCore
 
 /// `quorum train …`: training runs. `sft` trains the seed model M0 from scratch; `scpo` runs a
 /// preference round on it.

@@ -5,6 +5,7 @@ import QuorumTasks
 import QuorumTraining
 import QuorumVoting
 import SCPO
+import QuorumCore
 
 /// `quorum train scpo`: one SCPO round's training (or a baseline's) from M_t and a pairs file.
 struct TrainSCPOCommand: AsyncParsableCommand {

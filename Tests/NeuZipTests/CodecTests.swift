@@ -2,6 +2,7 @@ import SafeTensors
 import Testing
 
 @testable import NeuZip
+import QuorumCore
 
 @Suite("Float splitting")
 struct FloatSplitTests {

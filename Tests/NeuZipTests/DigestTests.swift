@@ -1,5 +1,6 @@
 import QuorumDigest
 import Testing
+import QuorumCore
 
 @Suite("SHA-256 and CRC32C")
 struct DigestTests {

@@ -1,6 +1,7 @@
 import SafeTensors
 
 @testable import NeuZip
+import QuorumCore
 
 /// Deterministic tensors for the codec tests.
 enum TestData {

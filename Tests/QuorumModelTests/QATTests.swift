@@ -4,6 +4,7 @@ import QuorumTensor
 import Testing
 
 @testable import QuorumModel
+import QuorumCore
 
 /// Quantization-aware training (BitNet b1.58 / a4.8): loss and gradients against an independent
 /// PyTorch implementation (`ops/fixtures/make_qat_fixture.py`), the quantizers against

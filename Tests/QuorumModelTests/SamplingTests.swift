@@ -2,6 +2,7 @@ import QuorumTensor
 import Testing
 
 @testable import QuorumModel
+import QuorumCore
 
 @Suite("Sampling and batched generation")
 struct SamplingTests {

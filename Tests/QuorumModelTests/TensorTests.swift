@@ -1,5 +1,6 @@
 import QuorumTensor
 import Testing
+import QuorumCore
 
 @Suite("QuorumTensor kernels")
 struct TensorTests {

@@ -2,6 +2,7 @@ import QuorumTensor
 import Testing
 
 @testable import QuorumModel
+import QuorumCore
 
 /// max |a − b|.
 func maxAbsDiff<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Double {

@@ -1,5 +1,6 @@
 import QuorumQuant
 import Testing
+import QuorumCore
 
 @Suite("Quantizers against hand-computed examples")
 struct QuantizerTests {

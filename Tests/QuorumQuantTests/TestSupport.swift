@@ -1,5 +1,6 @@
 import Foundation
 import QuorumQuant
+import QuorumCore
 
 /// A small deterministic generator (SplitMix64) so every test sees the same data.
 struct SeededRandom: RandomNumberGenerator {

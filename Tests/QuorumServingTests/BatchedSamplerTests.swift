@@ -3,6 +3,7 @@ import QuorumTensor
 import Testing
 
 @testable import QuorumServing
+import QuorumCore
 
 @Suite struct BatchedSamplerTests {
     /// Three prompts × four samples each (identical prompts share a prefix), with a stop predicate so

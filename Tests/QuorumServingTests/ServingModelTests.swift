@@ -4,6 +4,7 @@ import QuorumTensor
 import Testing
 
 @testable import QuorumServing
+import QuorumCore
 
 /// A small random model with GQA; weights N(0, std²) (larger than the init default so that
 /// logits spread and quantization errors show).

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import QuorumTasks
+import QuorumCore
 
 @Suite("SplitMix64")
 struct RandomTests {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import QuorumTasks
+import QuorumCore
 
 @Suite("Solution variants: reordered gains and losses")
 struct ReorderTests {

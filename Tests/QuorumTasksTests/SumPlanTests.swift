@@ -1,6 +1,7 @@
 import Testing
 
 @testable import QuorumTasks
+import QuorumCore
 
 @Suite("Solution variants: sums taken from an amount part by part, or multiplied out")
 struct SumPlanTests {

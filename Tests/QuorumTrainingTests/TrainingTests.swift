@@ -6,6 +6,7 @@ import QuorumTokenizer
 import Testing
 
 @testable import QuorumTraining
+import QuorumCore
 
 /// A few short problems and a tokenizer learned from them.
 private func smallProblems(_ count: Int, seed: UInt64 = 7) throws -> [Problem] {
@@ -97,7 +98,7 @@ struct PromptFormatTests {
 
     @Test("operand swapping keeps every line true and only touches + and *")
     func swapOperands() {
-        var rng = QuorumTensor.SplitMix64(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let solution = "He has 8 * 6 = 48 beads.\nThen 48 + 20 = 68 beads.\nHe gives 68 - 5 = 63 away.\n#### 63"
         let always = SFTData.swappingOperands(solution, probability: 1, rng: &rng)
         #expect(always == "He has 6 * 8 = 48 beads.\nThen 20 + 48 = 68 beads.\nHe gives 68 - 5 = 63 away.\n#### 63")

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import QuorumVoting
+import QuorumCore
 
 @Suite("Deterministic random choices")
 struct DeterminismTests {

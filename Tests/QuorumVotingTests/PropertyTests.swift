@@ -2,6 +2,7 @@ import QuorumTasks
 import Testing
 
 @testable import QuorumVoting
+import QuorumCore
 
 @Suite("Invariants over random vote patterns")
 struct PropertyTests {

@@ -2,6 +2,7 @@ import Foundation
 import QuorumModel
 import QuorumTensor
 import SCPO
+import QuorumCore
 
 /// Prints a measured value so test logs carry the numbers the report quotes.
 func report(_ label: String, _ value: Double) {
