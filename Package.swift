@@ -98,6 +98,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // Benchmarks: one type per `quorum bench` command, each returning an Encodable report.
+        .target(
+            name: "QuorumBench",
+            dependencies: [
+                "QuorumKafka", "QuorumStore", "QuorumModel", "QuorumTensor", "QuorumTraining", "QuorumQuant",
+                "QuorumServing", "NeuZip", "SafeTensors",
+            ],
+            swiftSettings: numericSettings),
+
         // The command-line tool, at the top.
         .executableTarget(
             name: "quorum",
@@ -105,7 +114,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
-                "GGUF", "QuorumExperiments",
+                "GGUF", "QuorumExperiments", "QuorumBench",
             ],
             swiftSettings: swiftSettings),
 
@@ -132,6 +141,8 @@ let package = Package(
         .testTarget(
             name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting"]),
         .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO"]),
+        .testTarget(
+            name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumModel", "QuorumQuant", "QuorumServing"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",
