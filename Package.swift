@@ -110,6 +110,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // Benchmarks: one type per `quorum bench` command, each returning an Encodable report.
+        .target(
+            name: "QuorumBench",
+            dependencies: [
+                "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumModel", "QuorumTensor", "QuorumTraining",
+                "QuorumQuant", "QuorumServing", "NeuZip", "SafeTensors",
+            ],
+            swiftSettings: numericSettings),
+
         // The command-line tool, at the top.
         .executableTarget(
             name: "quorum",
@@ -117,7 +126,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
-                "GGUF", "QuorumExport", "QuorumExperiments",
+                "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench",
             ],
             swiftSettings: swiftSettings),
 
@@ -145,6 +154,8 @@ let package = Package(
         .testTarget(
             name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting"]),
         .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO"]),
+        .testTarget(
+            name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumModel", "QuorumQuant", "QuorumServing"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
             name: "QuorumIntegrationTests",

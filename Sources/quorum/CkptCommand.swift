@@ -14,16 +14,11 @@ struct CkptCommand: AsyncParsableCommand {
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case lossless, lossy
     }
-
-    /// Writes a line to standard error (progress, so that standard output stays parseable).
-    static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
 }
 
 /// Runs `body`, turning NeuZip and safetensors errors into plain messages.
 @discardableResult
-func reportingNeuZipErrors<T>(_ body: () throws -> T) throws -> T {
+private func reportingNeuZipErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as NeuZipError {
@@ -80,7 +75,7 @@ extension CkptCommand {
             let start = Date()
             let records = try reportingNeuZipErrors {
                 try CompressedCheckpoint.compress(input: input, output: output, mode: codec) { record, done, total in
-                    printError(
+                    log(
                         "[\(done)/\(total)] \(record.name): \(ByteCount.format(record.originalByteCount)) → "
                             + ByteCount.format(record.storedByteCount)
                     )
@@ -111,7 +106,7 @@ extension CkptCommand {
             try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try reportingNeuZipErrors {
                 try CompressedCheckpoint.decompress(input: input, output: output, extractFiles: extractFiles) { done, total in
-                    if done == total || done % 50 == 0 { printError("[\(done)/\(total)] tensors written") }
+                    if done == total || done % 50 == 0 { log("[\(done)/\(total)] tensors written") }
                 }
             }
             print("wrote \(output)")

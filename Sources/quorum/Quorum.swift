@@ -53,14 +53,9 @@ struct EndpointOptions: ParsableArguments {
 
 /// Prints a value as pretty, key-sorted JSON on standard output.
 func printJSON(_ value: some Encodable) throws {
-    print(try jsonText(value))
-}
-
-/// A value as pretty, key-sorted JSON text.
-func jsonText(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 /// A command's failure: what is wrong and what to do, printed as `Error: <message>` without usage text.
