@@ -1,4 +1,5 @@
 import Dispatch
+import QuorumCore
 public import QuorumModel
 public import QuorumTasks
 public import QuorumTensor
@@ -151,21 +152,29 @@ public struct Evaluator {
         )
     }
 
-    /// `k` sampled answers to each question. Sample j of question i draws from stream `i·k + j`
-    /// of `seed`, so a sample does not depend on batching.
+    /// `k` sampled answers to each problem. Sample j of a problem draws from its stream
+    /// ``SampleStreams/stream(problemID:sample:)`` of `seed` — the rule the pipeline's workers follow —
+    /// so a sample depends neither on batching nor on the other problems.
     public func sampledAnswers(
-        _ questions: [String], k: Int, temperature: Double = 0.7, topP: Double = 0.9, seed: UInt64 = 0
+        _ problems: [(id: String, question: String)], k: Int, temperature: Double = 0.7, topP: Double = 0.9,
+        seed: UInt64 = 0
     ) -> (answers: [[String?]], tokens: Int) {
-        guard k > 0 else { return (questions.map { _ in [] }, 0) }
-        let prompts = questions.map { format.promptTokens(question: $0, tokenizer: tokenizer) }
-        let repeated = prompts.flatMap { Array(repeating: $0, count: k) }
+        guard k > 0 else { return (problems.map { _ in [] }, 0) }
+        var prompts: [[Int]] = []
+        var streams: [UInt64] = []
+        for problem in problems {
+            let prompt = format.promptTokens(question: problem.question, tokenizer: tokenizer)
+            for sample in 0..<k {
+                prompts.append(prompt)
+                streams.append(SampleStreams.stream(problemID: problem.id, sample: sample))
+            }
+        }
         let parameters = SamplingParameters(
             temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed)
-        let generations = generate(
-            prompts: repeated, parameters: parameters, streams: (0..<UInt64(repeated.count)).map { $0 })
+        let generations = generate(prompts: prompts, parameters: parameters, streams: streams)
         let answers = generations.map { format.answer(of: $0.tokens, tokenizer: tokenizer) }
         return (
-            (0..<questions.count).map { Array(answers[$0 * k..<($0 + 1) * k]) },
+            (0..<problems.count).map { Array(answers[$0 * k..<($0 + 1) * k]) },
             generations.reduce(0) { $0 + $1.tokens.count }
         )
     }
@@ -178,7 +187,8 @@ public struct Evaluator {
         let start = DispatchTime.now().uptimeNanoseconds
         let questions = problems.map(\.question)
         let greedy = greedyAnswers(questions)
-        let sampled = sampledAnswers(questions, k: k, temperature: temperature, topP: topP, seed: seed)
+        let sampled = sampledAnswers(
+            problems.map { ($0.id, $0.question) }, k: k, temperature: temperature, topP: topP, seed: seed)
         var outcomes: [ProblemOutcome] = []
         var greedyCorrect = 0
         var majorityCorrect = 0

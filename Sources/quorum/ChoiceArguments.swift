@@ -1,6 +1,7 @@
 public import ArgumentParser
 public import GGUF
 public import QuorumServing
+public import QuorumTasks
 public import QuorumVoting
 public import SCPO
 
@@ -10,3 +11,5 @@ extension ServingFormat: ExpressibleByArgument {}
 extension SCPOMode: ExpressibleByArgument {}
 extension PairSelection.Mode: ExpressibleByArgument {}
 extension LlamaGGUF.ExportType: ExpressibleByArgument {}
+extension KVPrecision: ExpressibleByArgument {}
+extension DataSplit: ExpressibleByArgument {}

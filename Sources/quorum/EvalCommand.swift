@@ -3,6 +3,7 @@ import Foundation
 import QuorumServing
 import QuorumTasks
 import QuorumTraining
+import QuorumVoting
 import QuorumCore
 
 /// `quorum eval`: greedy and majority-of-k accuracy of a checkpoint on labeled problems.
@@ -25,7 +26,7 @@ struct EvalCommand: AsyncParsableCommand {
             are quantized on load. Default: the fp32 model, or a quantized folder's own format.
             """)
     var format: ServingFormat?
-    @Option(help: "Which split to generate: train, dev or test.") var split = "test"
+    @Option(help: "Which split to generate: train, dev or test.") var split = DataSplit.test
     @Option(help: "How many problems.") var count = 200
     @Option(help: "Samples per problem for the majority vote (0: greedy only).") var k = 8
     @Option(help: "Seed of the samples' random streams.") var seed: UInt64 = 0
@@ -37,16 +38,11 @@ struct EvalCommand: AsyncParsableCommand {
     @OptionGroup var knobs: GeneratorOptions
     @Option(help: "Also write each problem's outcome (gold, greedy, samples, majority) to this JSONL file.")
     var outcomes: String?
-    @Option(help: "Key/value cache of a serving format: fp16 (default, as llama.cpp) or fp32.") var kvCache = "fp16"
+    @Option(help: "Key/value cache of a serving format: fp16 (default, as llama.cpp) or fp32.")
+    var kvCache = KVPrecision.float16
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
-        guard KVPrecision(rawValue: kvCache) != nil else {
-            throw ValidationError("unknown --kv-cache \"\(kvCache)\": use fp16 or fp32")
-        }
-        guard DataSplit(rawValue: split) != nil else {
-            throw ValidationError("unknown split \"\(split)\": use --split train, dev or test")
-        }
         guard count > 0 else { throw ValidationError("--count must be at least 1") }
         guard k >= 0 else { throw ValidationError("--k must be 0 (greedy only) or more") }
         guard maxNewTokens > 0, batchSize > 0 else {
@@ -55,71 +51,18 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let options = self
-        let report = try await runOnDedicatedThread { () throws -> EvalReport in
-            let checkpoint = try ModelFolder.load(
-                directory: options.model, format: options.format, keyValues: KVPrecision(rawValue: options.kvCache)!)
-            let problems = try options.loadProblems(record: checkpoint.record)
-            let evaluator = Evaluator(
-                generator: checkpoint.generator, tokenizer: checkpoint.tokenizer, format: checkpoint.promptFormat,
-                maxNewTokens: options.maxNewTokens, maxBatchSize: options.batchSize)
-            let loadStart = currentLoadAverage()
-            FileHandle.standardError.write(
-                Data(
-                    "evaluating \(problems.count) problems: greedy and \(options.k) samples each "
-                        .appending("(temperature \(options.temperature), top-p \(options.topP))…\n").utf8))
-            let (result, outcomes) = evaluator.evaluate(
-                problems, k: options.k, temperature: options.temperature, topP: options.topP, seed: options.seed)
-            if let path = options.outcomes {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                var lines = Data()
-                for outcome in outcomes {
-                    lines.append(try encoder.encode(outcome))
-                    lines.append(0x0A)
-                }
-                do { try lines.write(to: URL(fileURLWithPath: path)) } catch {
-                    throw ValidationError("cannot write --outcomes \(path): \(error.localizedDescription)")
-                }
+        var evaluation = ModelEvaluation(
+            model: model, format: format, problems: knobs.selection(file: problems, count: count, split: split))
+        evaluation.keyValues = kvCache
+        (evaluation.k, evaluation.seed, evaluation.temperature, evaluation.topP) = (k, seed, temperature, topP)
+        (evaluation.maxNewTokens, evaluation.batchSize) = (maxNewTokens, batchSize)
+        let run = evaluation
+        let (report, outcomes) = try await runOnDedicatedThread { try run.run(progress: log) }
+        if let path = self.outcomes {
+            do { try PairsJSONL.encode(outcomes).write(to: URL(fileURLWithPath: path)) } catch {
+                throw CommandFailure("cannot write --outcomes \(path): \(error.localizedDescription)")
             }
-            return EvalReport(
-                model: options.model, format: checkpoint.format?.rawValue ?? "fp32 (LlamaModel)",
-                split: options.problems == nil ? options.split : nil, problems: options.problems, result: result,
-                loadAverageStart: loadStart, loadAverageEnd: currentLoadAverage())
         }
-        if json {
-            try printJSON(report)
-        } else {
-            let r = report.result
-            var line = report.format + ": " + String(format: "greedy %.1f %%", r.greedyAccuracy * 100)
-            if let majority = r.majorityAccuracy {
-                line += String(format: ", majority-of-%d %.1f %%", r.k, majority * 100)
-            }
-            line += " on \(r.count) problems (\(String(format: "%.0f", r.seconds)) s, "
-            line += "\(String(format: "%.0f", r.tokensPerSecond)) generated tok/s)"
-            print(line)
-        }
-    }
-
-    /// The problems: see ``selectProblems(file:count:split:knobs:record:)``.
-    func loadProblems(record: TrainingRecord?) throws -> [Problem] {
-        try selectProblems(
-            file: problems, count: count, split: split, knobs: knobs, record: record)
-    }
-}
-
-/// What `quorum eval --json` prints.
-private struct EvalReport: Encodable, Sendable {
-    var model: String
-    var format: String
-    var split: String?
-    var problems: String?
-    var result: EvaluationResult
-    var loadAverageStart: Double?
-    var loadAverageEnd: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case model, format, split, problems, result
-        case loadAverageStart = "load_average_start", loadAverageEnd = "load_average_end"
+        if json { try printJSON(report) } else { print(report.line) }
     }
 }

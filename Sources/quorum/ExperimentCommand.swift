@@ -102,17 +102,5 @@ struct ExperimentCommand: AsyncParsableCommand {
 
 /// The database (the embedded stack unless endpoints say otherwise), migrated.
 private func connectExperimentStore(_ endpoints: EndpointOptions) async throws -> PostgresClient {
-    let explicit = ![endpoints.postgresURL, ProcessInfo.processInfo.environment["QUORUM_POSTGRES_URL"]].allSatisfy {
-        ($0 ?? "").isEmpty
-    }
-    if !explicit {
-        let status = try LocalStack().up()
-        guard status.healthy else {
-            throw ValidationError("the embedded stack did not come up; see `quorum stack status`")
-        }
-    }
-    let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
-    let migrations = try Migration.load(from: defaultMigrationsFolder())
-    _ = try await database.withConnection { try Migrator.migrate($0, migrations: migrations) }
-    return database
+    try await StackConnection.connect(postgresURL: endpoints.postgresURL).database
 }

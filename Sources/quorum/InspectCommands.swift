@@ -8,43 +8,7 @@ import QuorumVoting
 /// Prints the `quorum rounds` table.
 func printRoundsTable(pipeline: String, database: PostgresClient) async throws {
     let rows = try await RoundSummary.load(pipeline: pipeline, database: database)
-    let k = rows.compactMap(\.majorityK).first ?? 0
-    func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
-    func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
-    let header = [
-        "model", "state", "problems", "pairs", "mean w", "chosen ok", "greedy", "± s.e.", "vs M0",
-        k > 0 ? "maj@\(k)" : "maj@k", "ckpt KiB", "NeuZip",
-        "sample s", "train s", "eval s",
-    ]
-    var table = [header]
-    for row in rows {
-        table.append([
-            "M\(row.round)", row.state ?? (row.round == 0 ? "seed" : "-"), row.problems.map(String.init) ?? "-",
-            row.pairs.map(String.init) ?? "-", number(row.meanWeight, "%.3f"), percent(row.chosenCorrect),
-            percent(row.greedyAccuracy), number(row.greedyStandardError.map { $0 * 100 }, "%.1f"),
-            row.greedyGain.map { gain in
-                String(format: "%+.1f", gain.mean * 100)
-                    + (gain.standardError.map { String(format: " ± %.1f", $0 * 100) } ?? "")
-            } ?? "-",
-            percent(row.majorityAccuracy),
-            number(row.compressedBytes.map { Double($0) / 1024 }, "%.0f"), number(row.neuzipRatio, "%.3f×"),
-            number(row.samplingSeconds, "%.0f"), number(row.trainingSeconds, "%.0f"),
-            number(row.evaluatingSeconds, "%.0f"),
-        ])
-    }
-    let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-    print(
-        "pipeline \(pipeline) (M_n is trained in round n on that round's pairs; M0 is the seed; "
-            + "\"vs M0\": greedy points gained on the same held-out problems ± its paired standard error)")
-    for line in table {
-        print(
-            line.enumerated().map { index, cell in
-                index == 0 || index == 1
-                    ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[index] - cell.count) + cell
-            }.joined(separator: "  "))
-    }
-    for row in rows where row.failure != nil { print("round \(row.round) failed: \(row.failure!)") }
+    for line in RoundSummary.table(rows, pipeline: pipeline) { print(line) }
 }
 
 struct RoundsCommand: AsyncParsableCommand {
@@ -106,50 +70,16 @@ struct PairsCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "pipeline \(pipeline) has no round \(round); see `quorum rounds --pipeline \(pipeline)`")
             }
-            let pairs = try await StoredPairs.load(pipeline: pipeline, round: round, database: database)
-            var output = Data()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for pair in pairs {
-                let line = TRLPair(
-                    prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, weight: pair.weight,
-                    problemID: pair.problemID, round: round, chosenAnswer: pair.chosenAnswer.isEmpty ? nil : pair.chosenAnswer,
-                    rejectedAnswer: pair.rejectedAnswer, chosenVotes: pair.chosenVotes,
-                    rejectedVotes: pair.rejectedVotes, k: pair.k, source: pair.source.rawValue)
-                output.append(try encoder.encode(line))
-                output.append(0x0A)
-            }
+            let (output, count) = try await StoredPairs.trlJSONL(pipeline: pipeline, round: round, database: database)
             if let out {
                 do { try output.write(to: URL(fileURLWithPath: out)) } catch {
                     throw ValidationError("cannot write \(out): \(error.localizedDescription)")
                 }
-                log("[pairs] wrote \(pairs.count) pairs of round \(round) to \(out)")
+                log("[pairs] wrote \(count) pairs of round \(round) to \(out)")
             } else {
                 FileHandle.standardOutput.write(output)
             }
         }
-    }
-}
-
-/// A pair as TRL reads it, plus SCPO's weight and where it came from.
-struct TRLPair: Codable {
-    var prompt: String
-    var chosen: String
-    var rejected: String
-    var weight: Double
-    var problemID: String
-    var round: Int
-    var chosenAnswer: String?
-    var rejectedAnswer: String?
-    var chosenVotes: Int
-    var rejectedVotes: Int
-    var k: Int
-    var source: String
-
-    enum CodingKeys: String, CodingKey {
-        case prompt, chosen, rejected, weight, round, k, source
-        case problemID = "problem_id", chosenAnswer = "chosen_answer", rejectedAnswer = "rejected_answer"
-        case chosenVotes = "chosen_votes", rejectedVotes = "rejected_votes"
     }
 }
 
@@ -184,7 +114,9 @@ struct ManagerCommand: AsyncParsableCommand {
             let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
             spec = try await PipelineSpec.registered(pipeline!, database: PostgresClient(url: resolved.postgresURL))
         }
-        let (runner, _) = try await prepareRunner(spec: spec, endpoints: endpoints, workDirectory: workDirectory)
+        let (runner, _) = try await PipelineRunner.prepared(
+            spec: spec, postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers,
+            workDirectory: workDirectory, log: { log($0) })
         log("[manager] driving \(spec.name)'s rounds; workers and the sink join with --pipeline \(spec.name)")
         switch await awaitUntilStopped(Task { try await runner.runRounds() }) {
         case .success:

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import QuorumStack
 import QuorumStore
+import QuorumPipeline
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +21,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(help: "Print the outcome as JSON.") var json = false
 
     func run() async throws {
-        let folder = migrations ?? defaultMigrationsFolder()
+        let folder = migrations ?? Migration.checkoutFolder
         let loaded = try Migration.load(from: folder)
         let url = Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL
         let outcomes = try await PostgresClient(url: url, reconnectDeadline: 0).withConnection { connection in
@@ -40,11 +41,4 @@ struct MigrateCommand: AsyncParsableCommand {
 private struct MigrateReport: Encodable {
     var database: String
     var migrations: [MigrationOutcome]
-}
-
-/// `migrations/` beside the `.quorum` folder (the checkout), else in the working directory.
-func defaultMigrationsFolder() -> String {
-    let home = QuorumHome.locate().path
-    let beside = URL(fileURLWithPath: home).deletingLastPathComponent().appendingPathComponent("migrations").path
-    return FileManager.default.fileExists(atPath: beside) ? beside : "migrations"
 }

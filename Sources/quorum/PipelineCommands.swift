@@ -99,7 +99,7 @@ struct WorkerCommand: AsyncParsableCommand {
             // Once loaded, the model lives in memory: the downloaded folder is not needed past this round's start.
             defer { try? FileManager.default.removeItem(at: folder) }
             try await checkpoints.fetch(pipeline: spec.name, round: round - 1, into: folder.path)
-            let sampler = try makeWorkerSampler(spec: spec, folder: folder.path, threads: threads)
+            let sampler = try ModelSampler.worker(spec: spec, folder: folder.path, threads: threads)
             let tokenizer = try BPETokenizer(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"))
             log("[worker \(workerName)] round \(round): sampling from M\(round - 1) (\(spec.servingFormat.rawValue))")
             return CountingSampler(base: sampler, tokenizer: tokenizer, counters: counters)
@@ -156,24 +156,14 @@ struct SinkCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(15))
                 if Task.isCancelled { return }
                 let stats = sink.stats
-                if stats.applied != last { log("[sink] \(Self.line(stats))") }
+                if stats.applied != last { log("[sink] \(stats.line)") }
                 last = stats.applied
             }
         }
         defer { reporter.cancel() }
         try rethrowUnlessStopped(await awaitUntilStopped(Task { try await sink.run() }))
         await consumer.close()
-        log("[sink] stopped: \(Self.line(sink.stats))")
-    }
-
-    /// "120 stored, 0 seen before, 1 dead letters in 7 batches; 0.42 s in transactions (286 records/s)".
-    static func line(_ stats: SinkStatistics) -> String {
-        "\(stats.applied) stored, \(stats.skippedAsDuplicate + stats.reapplied) seen before, "
-            + "\(stats.deadLettered) dead letters in \(stats.batches) batches; "
-            + (stats.lostCommits > 0 ? "\(stats.lostCommits) Kafka commits lost to rebalances; " : "")
-            + String(
-                format: "%.2f s in transactions (%.0f records/s)", stats.storeSeconds,
-                stats.storeSeconds > 0 ? Double(stats.applied + stats.deadLettered) / stats.storeSeconds : 0)
+        log("[sink] stopped: \(sink.stats.line)")
     }
 }
 
@@ -190,75 +180,8 @@ struct StatusCommand: AsyncParsableCommand {
         let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
         let database = PostgresClient(url: resolved.postgresURL)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
-        let manager = RoundManager(spec: spec, database: database)
-        var rounds: [RoundProgress] = []
-        for number in try await manager.roundNumbers() { rounds.append(try await manager.progress(number)) }
-        let deadLetters = try await manager.deadLetters()
-        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers))
-        func lags(_ group: String, _ topic: String) async -> [PartitionLag]? {
-            guard let partitions = try? await admin.lag(group: group, topic: topic) else { return nil }
-            return partitions.map {
-                PartitionLag(
-                    partition: Int($0.topicPartition.partition), committed: $0.committedOffset,
-                    high: $0.highWatermark, lag: $0.lag)
-            }
-        }
-        // Rates over the last minute, from when vote records were stored; ETA for the open round.
-        let (perMinute, activeWorkers) = try await manager.recentVotes(seconds: 60)
-        let rate = Double(perMinute) / 60
-        let open = rounds.first { $0.state == .sampling }
-        let remaining = open.map { $0.problems - $0.voted }
-        let eta = remaining.flatMap { rate > 0 ? Double($0) / rate : nil }
-        let taskLags = await lags("quorum.\(spec.name).workers", spec.tasksTopic)
-        let voteLags = await lags("quorum.\(spec.name).sink", spec.votesTopic)
-        let report = PipelineStatus(
-            pipeline: spec.name, rounds: rounds, deadLetters: deadLetters,
-            tasksLag: taskLags?.reduce(0) { $0 + $1.lag }, votesLag: voteLags?.reduce(0) { $0 + $1.lag },
-            tasksLagByPartition: taskLags, votesLagByPartition: voteLags, problemsPerSecond: rate,
-            activeWorkers: activeWorkers, samplingRound: open?.round, etaSeconds: eta)
-        if json { return try printJSON(report) }
-        print("pipeline \(spec.name)")
-        for round in rounds {
-            let weight = round.meanWeight.map { String(format: "%.3f", $0) } ?? "-"
-            print(
-                "  round \(round.round): \(round.state.rawValue)  problems \(round.problems)  published \(round.published)  "
-                    + "voted \(round.voted)  pairs \(round.pairs)  mean weight \(weight)"
-                    + (round.failure.map { "  failed: \($0)" } ?? ""))
-        }
-        print(
-            String(format: "  rate %.2f problems/s over the last minute (%d workers)", rate, activeWorkers)
-                + (open.map { round in
-                    " — round \(round.round): \(round.problems - round.voted) to go"
-                        + (eta.map { String(format: ", ETA %.0f s", $0) } ?? "")
-                } ?? ""))
-        print("  dead letters \(deadLetters)")
-        func describe(_ title: String, _ lags: [PartitionLag]?) {
-            guard let lags else { return print("  \(title): topic not found") }
-            let parts = lags.map { "p\($0.partition) \($0.lag)" }.joined(separator: ", ")
-            print("  \(title) \(lags.reduce(0) { $0 + $1.lag }): \(parts)")
-        }
-        describe("task lag (workers)", taskLags)
-        describe("vote lag (sink)", voteLags)
+        let status = try await PipelineStatus.load(
+            spec: spec, database: database, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers))
+        if json { try printJSON(status) } else { for line in status.lines { print(line) } }
     }
-}
-
-private struct PartitionLag: Encodable {
-    var partition: Int
-    var committed: Int64?
-    var high: Int64
-    var lag: Int64
-}
-
-private struct PipelineStatus: Encodable {
-    var pipeline: String
-    var rounds: [RoundProgress]
-    var deadLetters: Int
-    var tasksLag: Int64?
-    var votesLag: Int64?
-    var tasksLagByPartition: [PartitionLag]?
-    var votesLagByPartition: [PartitionLag]?
-    var problemsPerSecond: Double
-    var activeWorkers: Int
-    var samplingRound: Int?
-    var etaSeconds: Double?
 }

@@ -16,31 +16,14 @@ struct GeneratorOptions: ParsableArguments {
     var operations: String?
 }
 
-/// The problems a model command works on (`quorum eval`, `quorum task sample`): the first `count`
-/// rows of a JSONL file, or `count` problems of `split` generated with the checkpoint's knobs unless
-/// `knobs` override them.
-func selectProblems(
-    file: String?, count: Int, split: String, knobs: GeneratorOptions, record: TrainingRecord?
-) throws -> [Problem] {
-    if let file {
-        do {
-            return Array(try ProblemJSONL.read(from: URL(fileURLWithPath: file)).prefix(count))
-        } catch {
-            throw ValidationError("cannot read problems from \(file): \(error)")
-        }
-    }
-    guard let dataSplit = DataSplit(rawValue: split) else {
-        throw ValidationError("unknown split \"\(split)\": use train, dev or test")
-    }
-    let trained = record?.config
-    let config = GeneratorConfig(
-        minSteps: knobs.minSteps ?? trained?.minSteps ?? 1, maxSteps: knobs.maxSteps ?? trained?.maxSteps ?? 4,
-        maxNumber: knobs.maxNumber ?? trained?.maxNumber ?? 50, maxResult: knobs.maxResult ?? trained?.maxResult,
-        operations: knobs.operations ?? trained?.operations)
-    do {
-        return try ProblemGenerator(config: config).generate(
-            split: dataSplit, count: count, seed: knobs.dataSeed ?? trained?.dataSeed ?? 1)
-    } catch let error as TaskError {
-        throw ValidationError(error.message)
+extension GeneratorOptions {
+    /// The problems of a model command: the first `count` rows of `file`, or `count` problems of
+    /// `split` generated with the checkpoint's knobs where these flags leave them out.
+    func selection(file: String?, count: Int, split: DataSplit) -> ProblemSelection {
+        ProblemSelection(
+            file: file, count: count, split: split,
+            overrides: .init(
+                dataSeed: dataSeed, minSteps: minSteps, maxSteps: maxSteps, maxNumber: maxNumber, maxResult: maxResult,
+                operations: operations))
     }
 }

@@ -26,9 +26,9 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try PipelineSpec.load(path: self.spec)
-        let (runner, resolved) = try await prepareRunner(
-            spec: spec, endpoints: endpoints, workDirectory: workDirectory)
-        let database = runner.database
+        let (runner, resolved) = try await PipelineRunner.prepared(
+            spec: spec, postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers,
+            workDirectory: workDirectory, log: { log($0) })
 
         // Workers and the sink run as processes of this same binary, so they behave as on other machines.
         let flags = [
@@ -63,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
         supervisor.stopAll()
         switch outcome {
         case .success:
-            try await printSummary(spec: spec, database: database)
+            try await printRoundsTable(pipeline: spec.name, database: runner.database)
         case .failure(let error) where error is CancellationError:
             log("[run] stopped; run the same command again to continue where it stopped")
             throw ExitCode(130)
@@ -71,38 +71,4 @@ struct RunCommand: AsyncParsableCommand {
             throw error
         }
     }
-
-    private func printSummary(spec: PipelineSpec, database: PostgresClient) async throws {
-        try await printRoundsTable(pipeline: spec.name, database: database)
-    }
-}
-
-/// What `quorum run` and `quorum manager` share: endpoints (the embedded stack when none is
-/// given), migrations, the runner, the pipeline registered and M0 published.
-func prepareRunner(spec: PipelineSpec, endpoints: EndpointOptions, workDirectory: String?) async throws -> (
-    PipelineRunner, Endpoints
-) {
-    let resolved = Endpoints.resolve(
-        postgresURL: endpoints.postgresURL ?? spec.postgresURL,
-        kafkaBrokers: endpoints.kafkaBrokers ?? spec.kafkaBrokers)
-    let environment = ProcessInfo.processInfo.environment
-    let explicit = [
-        endpoints.postgresURL, spec.postgresURL, environment["QUORUM_POSTGRES_URL"],
-        endpoints.kafkaBrokers, spec.kafkaBrokers, environment["QUORUM_KAFKA_BROKERS"],
-    ].contains { !($0 ?? "").isEmpty }
-    if !explicit {
-        let status = try LocalStack().up()
-        guard status.healthy else {
-            throw ValidationError("the embedded stack did not come up; see `quorum stack status`")
-        }
-    }
-    let database = PostgresClient(url: resolved.postgresURL)
-    let migrations = try Migration.load(from: defaultMigrationsFolder())
-    _ = try await database.withConnection { try Migrator.migrate($0, migrations: migrations) }
-    var runner = PipelineRunner(
-        spec: spec, database: database, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers),
-        stages: .standard(spec: spec), workDirectory: workDirectory ?? QuorumHome.locate().path + "/runs")
-    runner.log = { log($0) }
-    try await runner.prepare()
-    return (runner, resolved)
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import QuorumTasks
+import QuorumTraining
 import QuorumTokenizer
 
 /// `quorum tokenizer …`: byte-level BPE tokenizers.
@@ -126,25 +126,7 @@ struct TokenizerCommand: AsyncParsableCommand {
     }
 }
 
-/// The texts of a corpus file: each problem's question and solution from .jsonl, else each line.
+/// The texts of a corpus file, or a failure that says what is wrong with it.
 private func readCorpus(_ path: String) throws -> [String] {
-    let url = URL(fileURLWithPath: path)
-    let data: Data
-    do {
-        data = try Data(contentsOf: url)
-    } catch {
-        throw CommandFailure("cannot read the corpus \(path): check the path (\(error.localizedDescription))")
-    }
-    let texts: [String]
-    if url.pathExtension.lowercased() == "jsonl" {
-        do {
-            texts = try ProblemJSONL.decode(data).map { $0.question + "\n" + $0.solution }
-        } catch let error as TaskError {
-            throw CommandFailure("\(path): \(error.message); or pass a .txt corpus")
-        }
-    } else {
-        texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-    }
-    guard !texts.isEmpty else { throw CommandFailure("the corpus \(path) holds no text") }
-    return texts
+    do { return try TokenizerCorpus.read(path) } catch { throw CommandFailure("\(error)") }
 }

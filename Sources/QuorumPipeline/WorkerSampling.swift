@@ -1,46 +1,46 @@
 import Foundation
-import QuorumModel
-import QuorumPipeline
-import QuorumServing
-import QuorumTokenizer
-import QuorumTraining
+public import QuorumServing
+public import QuorumTokenizer
 import Synchronization
 
-/// The sampler a worker uses for one model folder (M_{r−1}, fetched and verified): the serving model
-/// in the spec's serving format (only the block linears are quantized), which runs each problem's
-/// prompt once for its k samples and decodes all of them with continuous batching. A model trained
-/// for a ternary scheme is served in it (see ``ServingFormat/forPipeline(requested:trained:)``). Its
-/// matrix products use up to `threads` threads (the samples do not depend on it).
-func makeWorkerSampler(spec: PipelineSpec, folder: String, threads: Int) throws -> any ResponseSampler {
-    let served = try ModelFolder.load(directory: folder, format: spec.servingFormat)
-    (served.generator as? ServingModel)?.threads = threads
-    return ModelSampler(
-        generator: served.generator, tokenizer: served.tokenizer, format: served.promptFormat,
-        maxNewTokens: spec.sampling.maxNewTokens)
+extension ModelSampler {
+    /// The sampler a worker uses for one model folder (M_{r−1}, fetched and verified): the serving
+    /// model in the spec's serving format (only the block linears are quantized), which runs each
+    /// problem's prompt once for its k samples and decodes all of them with continuous batching. A
+    /// model trained for a ternary scheme is served in it. Its matrix products use up to `threads`
+    /// threads (the samples do not depend on it).
+    public static func worker(spec: PipelineSpec, folder: String, threads: Int) throws -> ModelSampler {
+        let served = try ModelFolder.load(directory: folder, format: spec.servingFormat)
+        (served.generator as? ServingModel)?.threads = threads
+        return ModelSampler(
+            generator: served.generator, tokenizer: served.tokenizer, format: served.promptFormat,
+            maxNewTokens: spec.sampling.maxNewTokens)
+    }
 }
 
 /// Sampling counters of one worker process.
-struct SamplingCounters: Sendable {
-    var problems = 0
-    var samples = 0
-    var tokens = 0
-    var seconds = 0.0
+public struct SamplingCounters: Sendable {
+    public var problems = 0
+    public var samples = 0
+    public var tokens = 0
+    public var seconds = 0.0
 }
 
 /// Wraps a sampler to count what it produced (responses re-tokenized, ≈ 4 M tokens/s) and the
 /// time spent inside it, for the worker's throughput lines.
-final class CountingSampler: ResponseSampler {
+public final class CountingSampler: ResponseSampler {
     let base: any ResponseSampler
     let tokenizer: BPETokenizer
     let counters: SharedCounters
 
-    init(base: any ResponseSampler, tokenizer: BPETokenizer, counters: SharedCounters) {
+    /// Counts what `base` samples into `counters`, re-tokenizing responses with `tokenizer`.
+    public init(base: any ResponseSampler, tokenizer: BPETokenizer, counters: SharedCounters) {
         self.base = base
         self.tokenizer = tokenizer
         self.counters = counters
     }
 
-    func sample(
+    public func sample(
         _ problems: [(id: String, question: String)], k: Int, temperature: Double, topP: Double, seed: UInt64
     ) async throws -> [[String]] {
         let start = ContinuousClock.now
@@ -58,10 +58,14 @@ final class CountingSampler: ResponseSampler {
 }
 
 /// Counters shared between the sampler and the progress line.
-final class SharedCounters: Sendable {
+public final class SharedCounters: Sendable {
+    /// Counters at zero.
+    public init() {}
+
     private let state = Mutex(SamplingCounters())
 
-    func add(_ more: SamplingCounters) {
+    /// Adds `more` to the counts.
+    public func add(_ more: SamplingCounters) {
         state.withLock {
             $0.problems += more.problems
             $0.samples += more.samples
@@ -70,10 +74,11 @@ final class SharedCounters: Sendable {
         }
     }
 
-    var value: SamplingCounters { state.withLock { $0 } }
+    /// The counts so far.
+    public var value: SamplingCounters { state.withLock { $0 } }
 
     /// "40 problems, 320 samples, 9120 tokens in 21.3 s of sampling: 1.88 problems/s, 428 tokens/s".
-    var line: String {
+    public var line: String {
         let c = value
         let rate = { (count: Int) in c.seconds > 0 ? Double(count) / c.seconds : 0 }
         return "\(c.problems) problems, \(c.samples) samples, \(c.tokens) tokens in "
