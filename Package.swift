@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(name: "QuorumVotingTests", dependencies: ["QuorumVoting", "QuorumTasks"]),
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
         .testTarget(
-            name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting"]),
+            name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting", "SCPO"]),
         .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO"]),
         .testTarget(
             name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumModel", "QuorumQuant", "QuorumServing"]),

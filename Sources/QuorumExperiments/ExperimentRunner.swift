@@ -164,11 +164,10 @@ public struct ExperimentRunner: Sendable {
 
     /// M_round of `mode` from `source` on the round's samples.
     func train(
-        _ key: ModelKey, mode: PipelineSpec.Mode, from source: ModelKey, samples: [ProblemSamples], dev: [Problem]
+        _ key: ModelKey, mode: SCPOMethod, from source: ModelKey, samples: [ProblemSamples], dev: [Problem]
     ) async throws {
-        let examples = Self.trainingExamples(
-            mode: mode, samples: samples, tau: spec.tau(forRound: key.round), labeledFraction: spec.labeledFraction,
-            round: key.round)
+        let examples = mode.trainingExamples(
+            samples, tau: spec.tau(forRound: key.round), labeledFraction: spec.labeledFraction, round: key.round)
         let precision = Self.precision(examples, samples: samples)
         let sourceFolder = try await ensureFolder(source)
         let folder = self.folder(key)
@@ -248,37 +247,6 @@ public struct ExperimentRunner: Sendable {
     }
 
     // MARK: Pure parts
-
-    /// The training examples of `mode` from one round's samples (docs/papers.md §1 steps 4–5 and 9 and
-    /// the baselines): `scpo` the weighted vote pairs, `scpo-unweighted` the same pairs with w = 1,
-    /// `irpo-gold` gold pairs on every problem, `scpo-semi` gold pairs on the labeled fraction and
-    /// vote pairs elsewhere, `lmsi` the self-consistent answer of every problem passing τ.
-    public static func trainingExamples(
-        mode: PipelineSpec.Mode, samples: [ProblemSamples], tau: Double, labeledFraction: Double, round: Int
-    ) -> [PreferencePair] {
-        func unlabeled(_ problem: ProblemSamples) -> ProblemSamples {
-            var copy = problem
-            copy.gold = nil
-            return copy
-        }
-        switch mode {
-        case .scpo, .scpoUnweighted:
-            let selection = PairSelection(tau: tau, mode: mode == .scpo ? .selfConsistency : .unweighted)
-            return samples.compactMap { selection.outcome(for: unlabeled($0), round: round).pair }
-        case .irpoGold:
-            let selection = PairSelection(tau: tau, mode: .semiSupervised)
-            return samples.compactMap { $0.gold == nil ? nil : selection.outcome(for: $0, round: round).pair }
-        case .scpoSemi:
-            let selection = PairSelection(tau: tau, mode: .semiSupervised)
-            return samples.compactMap { problem in
-                let labeled = RoundProblem.isLabeled(id: problem.problemID, fraction: labeledFraction)
-                return selection.outcome(for: labeled ? problem : unlabeled(problem), round: round).pair
-            }
-        case .lmsi:
-            let selection = PairSelection(tau: tau)
-            return samples.compactMap { selection.selfConsistentExample(for: unlabeled($0), round: round) }
-        }
-    }
 
     /// The fraction of `examples` whose chosen answer is the gold answer (canonical forms on both
     /// sides); nil when none has a known gold answer.

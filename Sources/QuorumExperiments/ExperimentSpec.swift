@@ -34,7 +34,7 @@ public struct ExperimentSpec: Sendable, Equatable, Codable {
     /// Rounds per mode (M1, M2, …).
     public var rounds: Int
     /// The modes, each trained from the same M0.
-    public var modes: [PipelineSpec.Mode]
+    public var modes: [SCPOMethod]
     /// In `scpo-semi`, the fraction of the unlabeled problems whose gold answer is used.
     public var labeledFraction: Double
     /// The trainer settings every mode shares (the mode itself is set per mode).
@@ -89,7 +89,7 @@ public struct ExperimentSpec: Sendable, Equatable, Codable {
         tau = try c.decodeIfPresent([Double].self, forKey: .tau) ?? [0.5, 0.7]
         rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 2
         modes =
-            try c.decodeIfPresent([PipelineSpec.Mode].self, forKey: .modes)
+            try c.decodeIfPresent([SCPOMethod].self, forKey: .modes)
             ?? [.scpo, .scpoUnweighted, .irpoGold, .scpoSemi, .lmsi]
         labeledFraction = try c.decodeIfPresent(Double.self, forKey: .labeledFraction) ?? 0.5
         trainer = try c.decodeIfPresent(SCPOConfig.self, forKey: .trainer) ?? SCPOConfig()

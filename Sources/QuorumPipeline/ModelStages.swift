@@ -74,16 +74,3 @@ extension PipelineStages {
             split: .dev, count: count, seed: trained?.dataSeed ?? 1)
     }
 }
-
-extension PipelineSpec.Mode {
-    /// The training objective of this pipeline mode (`scpo-semi` trains SCPO's loss on its mix of
-    /// vote and gold pairs).
-    public var objective: SCPOMode {
-        switch self {
-        case .scpo, .scpoSemi: .scpo
-        case .scpoUnweighted: .scpoUnweighted
-        case .irpoGold: .irpoGold
-        case .lmsi: .lmsi
-        }
-    }
-}

@@ -8,6 +8,7 @@ import QuorumTokenizer
 import QuorumTraining
 public import QuorumVoting
 import QuorumCore
+import SCPO
 
 /// The numbers an evaluation produces.
 public struct EvaluationNumbers: Sendable, Codable, Equatable {
@@ -396,13 +397,7 @@ public struct PipelineRunner: Sendable {
         var seen = Set<String>()
         problems = problems.filter { seen.insert($0.id).inserted }
         for index in problems.indices {
-            switch spec.mode {
-            case .irpoGold: problems[index].labeled = true
-            case .scpoSemi:
-                let fraction = spec.labeledFraction ?? 0
-                problems[index].labeled = RoundProblem.isLabeled(id: problems[index].id, fraction: fraction)
-            default: problems[index].labeled = false
-            }
+            problems[index].labeled = spec.mode.isLabeled(id: problems[index].id, fraction: spec.labeledFraction ?? 0)
         }
         return problems
     }

@@ -25,7 +25,7 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     /// How many SCPO rounds to run.
     public var rounds: Int
     /// The training objective.
-    public var mode: Mode
+    public var mode: SCPOMethod
     /// In `scpo-semi`, the fraction of problems whose gold answer the trainer may use.
     public var labeledFraction: Double?
     /// SCPO trainer settings.
@@ -99,11 +99,6 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         public init() {}
     }
 
-    /// Training objectives: SCPO and the paper's baselines.
-    public enum Mode: String, Sendable, Codable, CaseIterable {
-        case scpo, scpoSemi = "scpo-semi", irpoGold = "irpo-gold", lmsi, scpoUnweighted = "scpo-unweighted"
-    }
-
     /// Trainer settings: ``SCPOConfig``'s keys (`lr`, `epochs`, `batch`, `beta`, `alpha`, …, with its
     /// defaults; the spec's `mode` sets the objective) and the dev split the epoch is chosen on.
     public struct Trainer: Sendable, Equatable, Codable {
@@ -154,7 +149,7 @@ extension PipelineSpec {
         sampling = try c.decodeIfPresent(Sampling.self, forKey: .sampling) ?? Sampling()
         tau = try c.decodeIfPresent([Double].self, forKey: .tau) ?? [0.5, 0.7]
         rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 2
-        mode = try c.decodeIfPresent(Mode.self, forKey: .mode) ?? .scpo
+        mode = try c.decodeIfPresent(SCPOMethod.self, forKey: .mode) ?? .scpo
         labeledFraction = try c.decodeIfPresent(Double.self, forKey: .labeledFraction)
         trainer = try c.decodeIfPresent(Trainer.self, forKey: .trainer) ?? Trainer()
         evaluation = try c.decodeIfPresent(Evaluation.self, forKey: .evaluation) ?? Evaluation()

@@ -222,7 +222,7 @@ struct NodeLocator {
             if path.last == "mode" {
                 return error(
                     path,
-                    "unknown mode; use one of \(PipelineSpec.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "unknown mode; use one of \(SCPOMethod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return error(path, context.debugDescription)
         @unknown default:

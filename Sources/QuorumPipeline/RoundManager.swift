@@ -44,12 +44,6 @@ public struct RoundProblem: Sendable, Equatable {
         self.labeled = labeled
         self.source = source
     }
-
-    /// Whether the problem `id` belongs to the labeled subset of a `fraction` (semi-supervised
-    /// SCPO): a deterministic pick from the id's hash, the same in every run and on every machine.
-    public static func isLabeled(id: String, fraction: Double) -> Bool {
-        Double((SampleStreams.first(problemID: id) >> 16) % 10_000) / 10_000 < fraction
-    }
 }
 
 /// How far a round has come, read from PostgreSQL (the source of truth).

@@ -3,6 +3,7 @@ public import QuorumKafka
 import QuorumStore
 public import QuorumVoting
 import Synchronization
+import SCPO
 
 /// What a worker has done so far.
 public struct WorkerStatistics: Sendable, Equatable, Codable {
@@ -107,9 +108,7 @@ public final class Worker: Sendable {
         let sampling = spec.sampling
         let selection = PairSelection(
             tau: spec.tau(forRound: round), seed: UInt64(round),
-            mode: spec.mode == .scpoSemi || spec.mode == .irpoGold
-                ? .semiSupervised
-                : spec.mode == .scpoUnweighted ? .unweighted : .selfConsistency)
+            mode: spec.mode.pairRule)
         let problems = batch.map { (id: $0.task.problemID, question: $0.task.question) }
         let responses = try await sampler.sample(
             problems, k: sampling.k, temperature: sampling.temperature, topP: sampling.topP, seed: UInt64(round))
