@@ -124,8 +124,9 @@ public struct ModelCheckpoints: Sendable {
             """)
         guard let row = rows.first else { return nil }
         return PublishedCheckpoint(
-            pipeline: pipeline, round: round, artifact: try row.decode(String.self, at: 0),
-            uncompressedBytes: try row.decode(Int.self, at: 1), compressedBytes: try row.decode(Int.self, at: 2))
+            pipeline: pipeline, round: round, artifact: try row.decode(String.self, "artifact"),
+            uncompressedBytes: try row.decode(Int.self, "uncompressed_bytes"),
+            compressedBytes: try row.decode(Int.self, "compressed_bytes"))
     }
 
     /// Fetches model M_`round`, verifies it, and unpacks it into `directory` (model.safetensors plus

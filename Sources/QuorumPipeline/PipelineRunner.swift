@@ -140,10 +140,9 @@ public struct PipelineRunner: Sendable {
     /// One round, from wherever it stands.
     public func runRound(_ round: Int, problems: [RoundProblem]) async throws {
         let manager = self.manager
-        let exists = try await database.query(
-            "SELECT 1 FROM rounds WHERE pipeline = \(spec.name) AND number = \(Int32(round))")
         // Self-generated problems come from M_{round−1}, once: the round's rows are the record of them.
-        let generated = exists.isEmpty ? try await selfGeneratedProblems(round, pool: problems) : []
+        let exists = try await manager.roundExists(round)
+        let generated = exists ? [] : try await selfGeneratedProblems(round, pool: problems)
         try await manager.createRound(round, problems: problems + generated)
         var progress = try await manager.progress(round)
         if progress.state == .done { return }
@@ -229,41 +228,19 @@ public struct PipelineRunner: Sendable {
             record = try await stages.trainRound(round, reference, pairs, output)
         }
         let published = try await checkpoints.publish(directory: output, pipeline: spec.name, round: round)
-        try await database.execute(
-            """
-            UPDATE checkpoints SET training_record = \(PostgresJSON(record))
-            WHERE pipeline = \(spec.name) AND round = \(Int32(round))
-            """)
+        try await manager.saveTrainingRecord(record, round: round)
         log("[run] published M\(round): \(published.compressedBytes) bytes")
     }
 
     /// Evaluates M_round on the held-out split, once.
     func evaluateIfNeeded(round: Int) async throws {
-        let done = try await database.query(
-            "SELECT 1 FROM evaluations WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND split = \(spec.evaluation.split)"
-        )
-        if !done.isEmpty { return }
+        if try await manager.hasEvaluation(round: round) { return }
         let folder = modelFolder(round)
         if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
             try await checkpoints.fetch(pipeline: spec.name, round: round, into: folder)
         }
         let numbers = try await stages.evaluate(folder)
-        // Pair precision: how often the round's chosen answer is the gold answer.
-        let precision = try await database.query(
-            """
-            SELECT avg(CASE WHEN p.chosen_answer = q.gold THEN 1.0 ELSE 0.0 END)::double precision
-            FROM pairs p JOIN problems q USING (pipeline, round, problem_id)
-            WHERE p.pipeline = \(spec.name) AND p.round = \(Int32(round)) AND q.gold IS NOT NULL
-            """)[0].decode(Double?.self, at: 0)
-        try await database.execute(
-            """
-            INSERT INTO evaluations (pipeline, round, split, format, problems, greedy_accuracy, majority_accuracy, k,
-                                     pair_precision, outcomes)
-            VALUES (\(spec.name), \(Int32(round)), \(spec.evaluation.split), \(spec.servingFormat.rawValue), \(Int32(numbers.problems)),
-                    \(numbers.greedyAccuracy), \(numbers.majorityAccuracy), \(Int32(numbers.k)), \(precision),
-                    \(PostgresBytes(numbers.outcomeBytes)))
-            ON CONFLICT DO NOTHING
-            """)
+        try await manager.saveEvaluation(numbers, round: round)
         log(
             String(format: "[run] M%d on %@: greedy %.1f %%", round, spec.evaluation.split, numbers.greedyAccuracy * 100)
                 + (numbers.majorityAccuracy.map { String(format: ", majority-of-%d %.1f %%", numbers.k, $0 * 100) } ?? ""))

@@ -3,6 +3,7 @@ import QuorumDigest
 public import QuorumKafka
 public import QuorumStore
 import QuorumCore
+import QuorumServing
 
 /// The states of a round, in order; `failed` can follow any state but `done`.
 public enum RoundState: String, Sendable, Codable, CaseIterable {
@@ -105,7 +106,7 @@ public struct RoundManager: Sendable {
                     "DELETE FROM consumer_offsets WHERE consumer_group = \("quorum.\(spec.name).sink")")
             }
             let stored = try db.query("SELECT spec_sha256 FROM pipelines WHERE name = \(spec.name)")[0].decode(
-                String.self, at: 0)
+                String.self, "spec_sha256")
             guard stored == digest else {
                 throw RoundError(
                     message: "a pipeline named \(spec.name) already exists with a different spec; "
@@ -146,7 +147,7 @@ public struct RoundManager: Sendable {
             let rows = try db.query(
                 "SELECT state FROM rounds WHERE pipeline = \(name) AND number = \(Int32(number)) FOR UPDATE")
             guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
-            let current = try RoundState.stored(try row.decode(String.self, at: 0))
+            let current = try RoundState.stored(try row.decode(String.self, "state"))
             if current == next { return }
             guard current.canAdvance(to: next) else {
                 throw RoundError(
@@ -194,7 +195,7 @@ public struct RoundManager: Sendable {
         let pending = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
-                    SELECT problem_id, question, publish_count, CASE WHEN labeled THEN gold END FROM problems
+                    SELECT problem_id, question, publish_count, CASE WHEN labeled THEN gold END AS shown_gold FROM problems
                     WHERE pipeline = $1 AND round = $2 AND \(condition) ORDER BY problem_id
                     """,
                 bindings: [name.postgresValue, Int32(number).postgresValue]))
@@ -202,9 +203,9 @@ public struct RoundManager: Sendable {
         let delivered = try await withThrowingTaskGroup(of: String.self) { group in
             for row in pending {
                 let task = TaskMessage(
-                    pipeline: name, round: number, problemID: try row.decode(String.self, at: 0),
-                    question: try row.decode(String.self, at: 1), attempt: try row.decode(Int.self, at: 2) + 1,
-                    gold: try row.decode(String?.self, at: 3))
+                    pipeline: name, round: number, problemID: try row.decode(String.self, "problem_id"),
+                    question: try row.decode(String.self, "question"),
+                    attempt: try row.decode(Int.self, "publish_count") + 1, gold: try row.decode(String?.self, "shown_gold"))
                 group.addTask {
                     try await producer.send(
                         topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(task))
@@ -255,15 +256,62 @@ public struct RoundManager: Sendable {
         let name = spec.name
         let rows = try await database.query(
             """
-            SELECT state, problems, published, voted, pairs, mean_weight::double precision, failure
+            SELECT state, problems, published, voted, pairs, mean_weight::double precision AS mean_weight, failure
             FROM round_progress WHERE pipeline = \(name) AND round = \(Int32(number))
             """)
         guard let row = rows.first else { throw RoundError(message: "pipeline \(name) has no round \(number)") }
         return RoundProgress(
-            pipeline: name, round: number, state: try RoundState.stored(try row.decode(String.self, at: 0)),
-            problems: try row.decode(Int.self, at: 1), published: try row.decode(Int.self, at: 2),
-            voted: try row.decode(Int.self, at: 3), pairs: try row.decode(Int.self, at: 4),
-            meanWeight: try row.decode(Double?.self, at: 5), failure: try row.decode(String?.self, at: 6))
+            pipeline: name, round: number, state: try RoundState.stored(try row.decode(String.self, "state")),
+            problems: try row.decode(Int.self, "problems"), published: try row.decode(Int.self, "published"),
+            voted: try row.decode(Int.self, "voted"), pairs: try row.decode(Int.self, "pairs"),
+            meanWeight: try row.decode(Double?.self, "mean_weight"), failure: try row.decode(String?.self, "failure"))
+    }
+
+    /// Whether round `number` was created.
+    public func roundExists(_ number: Int) async throws -> Bool {
+        !(try await database.query(
+            "SELECT 1 FROM rounds WHERE pipeline = \(spec.name) AND number = \(Int32(number))")
+            .isEmpty)
+    }
+
+    /// Records the training run (JSON) that produced the published model M_`round`.
+    public func saveTrainingRecord(_ json: String, round: Int) async throws {
+        try await database.execute(
+            """
+            UPDATE checkpoints SET training_record = \(PostgresJSON(json))
+            WHERE pipeline = \(spec.name) AND round = \(Int32(round))
+            """)
+    }
+
+    /// Whether M_`round` was evaluated on the spec's evaluation split.
+    public func hasEvaluation(round: Int) async throws -> Bool {
+        !(try await database.query(
+            """
+            SELECT 1 FROM evaluations
+            WHERE pipeline = \(spec.name) AND round = \(Int32(round)) AND split = \(spec.evaluation.split)
+            """)
+            .isEmpty)
+    }
+
+    /// Stores M_`round`'s evaluation on the spec's split, with the round's pair precision (how often
+    /// a pair's chosen answer is the problem's gold answer, where one is known). Storing it again
+    /// keeps the first.
+    public func saveEvaluation(_ numbers: EvaluationNumbers, round: Int) async throws {
+        let precision = try await database.query(
+            """
+            SELECT avg(CASE WHEN p.chosen_answer = q.gold THEN 1.0 ELSE 0.0 END)::double precision AS precision
+            FROM pairs p JOIN problems q USING (pipeline, round, problem_id)
+            WHERE p.pipeline = \(spec.name) AND p.round = \(Int32(round)) AND q.gold IS NOT NULL
+            """)[0].decode(Double?.self, "precision")
+        try await database.execute(
+            """
+            INSERT INTO evaluations (pipeline, round, split, format, problems, greedy_accuracy, majority_accuracy, k,
+                                     pair_precision, outcomes)
+            VALUES (\(spec.name), \(Int32(round)), \(spec.evaluation.split), \(spec.servingFormat.rawValue),
+                    \(Int32(numbers.problems)), \(numbers.greedyAccuracy), \(numbers.majorityAccuracy),
+                    \(Int32(numbers.k)), \(precision), \(PostgresBytes(numbers.outcomeBytes)))
+            ON CONFLICT DO NOTHING
+            """)
     }
 }
 

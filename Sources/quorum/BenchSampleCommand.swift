@@ -26,14 +26,8 @@ struct BenchSampleCommand: AsyncParsableCommand {
     @Option(help: "Tokens generated per sequence.") var newTokens = 128
     @Option(help: "Threads per matrix product.") var threads = 2
     @Option(help: "Timed repetitions (best is kept).") var repeats = 3
-    @Option(help: "Key/value cache: fp16 (default, as llama.cpp) or fp32.") var kvCache = "fp16"
+    @Option(help: "Key/value cache: fp16 (default, as llama.cpp) or fp32.") var kvCache = KVPrecision.float16
     @Flag(help: "Print JSON (the default output is JSON as well).") var json = false
-
-    func validate() throws {
-        guard KVPrecision(rawValue: kvCache) != nil else {
-            throw ValidationError("unknown --kv-cache \"\(kvCache)\": use fp16 or fp32")
-        }
-    }
 
     func run() async throws {
         var benchmark = SamplingBenchmark()
@@ -44,7 +38,7 @@ struct BenchSampleCommand: AsyncParsableCommand {
         benchmark.newTokens = newTokens
         benchmark.threads = threads
         benchmark.repeats = repeats
-        benchmark.keyValuePrecision = KVPrecision(rawValue: kvCache) ?? .float16
+        benchmark.keyValuePrecision = kvCache
         try printJSON(try await benchmark.run())
     }
 }

@@ -87,8 +87,9 @@ struct CommandLineTests {
         let (status, output) = try TestStack.runQuorum(["export", "gguf", "--model", "m", "--type", "q9", "--out", "x"])
         #expect(status != 0 && output.contains("'f32', 'q8_0', 'q4_0' or 'tq2_0'"))
         for (command, message) in [
-            (["eval", "--model", "m", "--kv-cache", "fp8"], "unknown --kv-cache \"fp8\": use fp16 or fp32"),
-            (["bench", "sample", "--kv-cache", "int8"], "unknown --kv-cache \"int8\": use fp16 or fp32"),
+            (["eval", "--model", "m", "--kv-cache", "fp8"], "'fp8' is invalid for '--kv-cache <kv-cache>'"),
+            (["bench", "sample", "--kv-cache", "int8"], "'int8' is invalid for '--kv-cache <kv-cache>'"),
+            (["eval", "--model", "m", "--split", "tset"], "'tset' is invalid for '--split <split>'"),
             (["worker", "--pipeline", "p", "--threads", "0"], "--threads must be at least 1"),
         ] {
             let (status, output) = try TestStack.runQuorum(command)
