@@ -144,32 +144,29 @@ public struct PipelineRunner: Sendable {
         let exists = try await manager.roundExists(round)
         let generated = exists ? [] : try await selfGeneratedProblems(round, pool: problems)
         try await manager.createRound(round, problems: problems + generated)
-        var progress = try await manager.progress(round)
-        if progress.state == .done { return }
-        if progress.state == .failed {
-            throw RoundError(
-                message: "round \(round) failed earlier (\(progress.failure ?? "?")); inspect it, then reset it")
-        }
-        if progress.state == .pending { try await manager.advance(round, to: .sampling) }
-        progress = try await manager.progress(round)
-        if progress.state == .sampling {
-            try await sample(round)
-            try await manager.advance(round, to: .training)
-        }
-        progress = try await manager.progress(round)
-        if progress.state == .training {
-            do {
-                try await train(round)
-            } catch {
-                try? await manager.advance(round, to: .failed, failure: "training: \(error)")
-                throw error
+        while true {
+            let progress = try await manager.progress(round)
+            let step = RoundStep(progress.state, failure: progress.failure)
+            switch step {
+            case .finished:
+                return
+            case .refuse(let failure):
+                throw RoundError(
+                    message: "round \(round) failed earlier (\(failure ?? "?")); inspect it, then reset it")
+            case .startSampling:
+                break
+            case .sample:
+                try await sample(round)
+            case .train:
+                do { try await train(round) } catch {
+                    try? await manager.advance(round, to: .failed, failure: "training: \(error)")
+                    throw error
+                }
+            case .evaluate:
+                try await evaluateIfNeeded(round: round)
             }
-            try await manager.advance(round, to: .evaluating)
-        }
-        progress = try await manager.progress(round)
-        if progress.state == .evaluating {
-            try await evaluateIfNeeded(round: round)
-            try await manager.advance(round, to: .done)
+            if let next = step.nextState { try await manager.advance(round, to: next) }
+            if step == .evaluate { break }
         }
         log("[run] round \(round) done")
     }
@@ -181,26 +178,25 @@ public struct PipelineRunner: Sendable {
         defer { Task { await producer.close() } }
         let published = try await manager.publishPending(round, producer: producer)
         if published > 0 { log("[run] round \(round): published \(published) problems to \(spec.tasksTopic)") }
-        var lastVoted = -1
-        var lastChange = ContinuousClock.now
+        var watch = SamplingWatch(republishAfter: .seconds(republishAfter), now: .now)
         let started = ContinuousClock.now
         while true {
             try Task.checkCancellation()
             let progress = try await manager.progress(round)
-            if progress.voted != lastVoted {
+            let (decision, progressed) = watch.observe(voted: progress.voted, problems: progress.problems, now: .now)
+            if progressed {
                 let seconds = Double((ContinuousClock.now - started).components.seconds)
                 let rate = seconds > 0 ? Double(progress.voted) / seconds : 0
                 log(
                     "[run] round \(round): voted \(progress.voted)/\(progress.problems), pairs \(progress.pairs)"
                         + (rate > 0 ? String(format: ", %.1f problems/s", rate) : ""))
-                lastVoted = progress.voted
-                lastChange = .now
             }
-            if progress.allVoted { return }
-            if ContinuousClock.now - lastChange > .seconds(republishAfter) {
+            switch decision {
+            case .complete: return
+            case .republish:
                 let again = try await manager.republishMissing(round, olderThan: republishAfter, producer: producer)
                 if again > 0 { log("[run] round \(round): re-published \(again) problems without a vote record") }
-                lastChange = .now
+            case .wait: break
             }
             try await Task.sleep(for: .seconds(1))
         }
