@@ -3,7 +3,6 @@ public import QuorumModel
 public import QuorumTensor
 public import QuorumTokenizer
 public import QuorumTraining
-import QuorumCore
 
 /// Draws k answers per question: what a worker needs from a model.
 public protocol ResponseSampler: Sendable {
@@ -55,15 +54,7 @@ public final class ModelSampler: ResponseSampler, @unchecked Sendable {
     public func sample(
         _ problems: [(id: String, question: String)], k: Int, temperature: Double, topP: Double, seed: UInt64
     ) async throws -> [[String]] {
-        var prompts: [[Int]] = []
-        var streams: [UInt64] = []
-        for problem in problems {
-            let prompt = format.promptTokens(question: problem.question, tokenizer: tokenizer)
-            for sample in 0..<k {
-                prompts.append(prompt)
-                streams.append(SampleStreams.stream(problemID: problem.id, sample: sample))
-            }
-        }
+        let (prompts, streams) = format.samplePrompts(problems, k: k, tokenizer: tokenizer)
         let parameters = SamplingParameters(
             temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed)
         let (allPrompts, allStreams) = (prompts, streams)

@@ -1,5 +1,4 @@
 import Dispatch
-import QuorumCore
 public import QuorumModel
 public import QuorumTasks
 public import QuorumTensor
@@ -160,15 +159,7 @@ public struct Evaluator {
         seed: UInt64 = 0
     ) -> (answers: [[String?]], tokens: Int) {
         guard k > 0 else { return (problems.map { _ in [] }, 0) }
-        var prompts: [[Int]] = []
-        var streams: [UInt64] = []
-        for problem in problems {
-            let prompt = format.promptTokens(question: problem.question, tokenizer: tokenizer)
-            for sample in 0..<k {
-                prompts.append(prompt)
-                streams.append(SampleStreams.stream(problemID: problem.id, sample: sample))
-            }
-        }
+        let (prompts, streams) = format.samplePrompts(problems, k: k, tokenizer: tokenizer)
         let parameters = SamplingParameters(
             temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed)
         let generations = generate(prompts: prompts, parameters: parameters, streams: streams)

@@ -1,3 +1,4 @@
+import QuorumCore
 public import QuorumTasks
 public import QuorumTokenizer
 
@@ -42,6 +43,24 @@ public struct PromptFormat: Sendable, Hashable, Codable {
         var tokens: [Int] = tokenizer.bosID.map { [Int($0)] } ?? []
         tokens += tokenizer.encode(promptText(question: question), parseSpecialTokens: false).map(Int.init)
         return tokens
+    }
+
+    /// The prompts and random streams of `k` samples of each problem, problem by problem: sample j of
+    /// a problem is its prompt with stream ``SampleStreams/stream(problemID:sample:)``, the rule every
+    /// sampler follows (workers, evaluation, `quorum task sample`).
+    public func samplePrompts(
+        _ problems: [(id: String, question: String)], k: Int, tokenizer: BPETokenizer
+    ) -> (prompts: [[Int]], streams: [UInt64]) {
+        var prompts: [[Int]] = []
+        var streams: [UInt64] = []
+        for problem in problems {
+            let prompt = promptTokens(question: problem.question, tokenizer: tokenizer)
+            for sample in 0..<k {
+                prompts.append(prompt)
+                streams.append(SampleStreams.stream(problemID: problem.id, sample: sample))
+            }
+        }
+        return (prompts, streams)
     }
 
     /// The response's tokens: the solution text, then EOS (when the tokenizer has one).
