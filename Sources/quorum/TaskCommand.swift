@@ -20,7 +20,7 @@ struct TaskCommand: AsyncParsableCommand {
                 """)
 
         @Option(help: "Which split: train, dev or test.")
-        var split: String
+        var split: DataSplit
 
         @Option(help: "How many problems to write.")
         var count: Int
@@ -50,9 +50,6 @@ struct TaskCommand: AsyncParsableCommand {
         var json = false
 
         func validate() throws {
-            guard DataSplit(rawValue: split) != nil else {
-                throw ValidationError("unknown split \"\(split)\": use --split train, dev or test")
-            }
             guard count > 0 else { throw ValidationError("--count must be at least 1 (got \(count))") }
             do {
                 try config.validate()
@@ -69,7 +66,6 @@ struct TaskCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let split = DataSplit(rawValue: split)!
             let problems: [Problem]
             do {
                 problems = try ProblemGenerator(config: config).generate(split: split, count: count, seed: seed)
