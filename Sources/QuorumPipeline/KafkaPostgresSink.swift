@@ -68,13 +68,17 @@ public final class KafkaPostgresSink: Sendable {
     private let handler: any SinkHandler
     private let maxBatch: Int
     private let maxWaitMilliseconds: Int32
+    /// Attempts of a batch that fails with transient errors (not a lost connection) before the
+    /// failing message is dead-lettered; about half a minute with the back-off.
+    private let transientRetries: Int
     private let statistics = Mutex(SinkStatistics())
 
     /// Creates a sink over a consumer that is already subscribed.
     public init(
         group: String, consumer: KafkaConsumer, database: PostgresClient, handler: any SinkHandler,
-        maxBatch: Int = 500, maxWaitMilliseconds: Int32 = 200
+        maxBatch: Int = 500, maxWaitMilliseconds: Int32 = 200, transientRetries: Int = 10
     ) {
+        self.transientRetries = transientRetries
         self.group = group
         self.consumer = consumer
         self.database = database
@@ -114,14 +118,20 @@ public final class KafkaPostgresSink: Sendable {
         return batch.count
     }
 
-    /// One transaction: rows, dead letters and positions. Retried with back-off on database errors.
+    /// One transaction: rows, dead letters and positions. Retried with back-off on database errors:
+    /// without bound while the server is unreachable (it restarts, and the sink rides it out); a
+    /// message whose transient errors (deadlock, serialization failure, statement timeout) outlast
+    /// ``transientRetries`` attempts is then dead-lettered with the reason, so one message cannot
+    /// hold the sink up for ever.
     private func store(_ batch: [KafkaMessage]) async throws -> [KafkaTopicPartitionOffset] {
         var delay = 0.1
+        var transientFailures = 0
         while true {
             let started = ContinuousClock.now
+            let retryTransient = transientFailures < transientRetries
             do {
                 let (counts, positions) = try await database.withTransaction { [group, handler] db in
-                    try Self.apply(batch, group: group, handler: handler, db: db)
+                    try Self.apply(batch, group: group, handler: handler, retryTransient: retryTransient, db: db)
                 }
                 statistics.withLock {
                     $0.applied += counts.applied
@@ -137,6 +147,7 @@ public final class KafkaPostgresSink: Sendable {
             } catch let error as PostgresError {
                 statistics.withLock { $0.retries += 1 }
                 if Task.isCancelled { throw error }
+                if !error.code.isConnectionLoss { transientFailures += 1 }
                 try await Task.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 5)
             }
@@ -144,7 +155,7 @@ public final class KafkaPostgresSink: Sendable {
     }
 
     private static func apply(
-        _ batch: [KafkaMessage], group: String, handler: any SinkHandler, db: PostgresConnection
+        _ batch: [KafkaMessage], group: String, handler: any SinkHandler, retryTransient: Bool, db: PostgresConnection
     ) throws -> (SinkStatistics, [KafkaTopicPartitionOffset]) {
         var counts = SinkStatistics()
         var stored: [KafkaTopicPartition: Int64] = [:]  // as PostgreSQL had them, then as each message moves them on
@@ -173,16 +184,12 @@ public final class KafkaPostgresSink: Sendable {
                 if seenBefore { counts.reapplied += 1 } else { counts.applied += 1 }
             } catch let error as PostgresError where error.code.isConnectionLoss {
                 throw error
+            } catch let error as PostgresError where error.code.isTransient && retryTransient {
+                throw error  // the whole batch is tried again: the message is valid, the moment was not
             } catch {
                 try db.execute("ROLLBACK TO SAVEPOINT quorum_message")
                 let reason = (error as? DeadLetter)?.reason ?? String(describing: error)
-                try db.execute(
-                    """
-                    INSERT INTO dead_letters (topic, partition, "offset", message_key, payload, reason)
-                    VALUES (\(message.topic), \(message.partition), \(message.offset),
-                            \(message.key.map(PostgresBytes.init)), \(PostgresBytes(message.value)), \(reason))
-                    ON CONFLICT (topic, partition, "offset") DO NOTHING
-                    """)
+                try DeadLetters.insert(message, reason: reason, in: db)
                 if seenBefore { counts.reapplied += 1 } else { counts.deadLettered += 1 }
             }
             if !seenBefore { stored[partition] = message.offset + 1 }
@@ -203,5 +210,19 @@ public final class KafkaPostgresSink: Sendable {
                 KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: next))
         }
         return (counts, positions)
+    }
+}
+
+/// The `dead_letters` table: messages that cannot be processed, each with the reason, kept for a person.
+public enum DeadLetters {
+    /// Records `message` as a dead letter; the same message at the same position is recorded once.
+    public static func insert(_ message: KafkaMessage, reason: String, in db: PostgresConnection) throws {
+        try db.execute(
+            """
+            INSERT INTO dead_letters (topic, partition, "offset", message_key, payload, reason)
+            VALUES (\(message.topic), \(message.partition), \(message.offset),
+                    \(message.key.map(PostgresBytes.init)), \(PostgresBytes(message.value)), \(reason))
+            ON CONFLICT (topic, partition, "offset", md5(payload)) DO NOTHING
+            """)
     }
 }

@@ -13,6 +13,17 @@ public enum WireFormat {
         return encoder
     }()
 
+    /// The largest round number a message may carry (the `integer` columns' range).
+    public static let maxRound = Int(Int32.max)
+    /// The most samples per problem a vote record may count (a problem's random streams stay apart
+    /// for fewer than 65 536 samples).
+    public static let maxSamples = 65_536
+
+    /// The first of `fields` (by name) whose text holds U+0000, which neither `text` nor `jsonb` stores.
+    static func fieldWithNUL(_ fields: [String: String]) -> String? {
+        fields.keys.sorted().first { fields[$0]!.unicodeScalars.contains("\u{0}") }
+    }
+
     /// Encodes a message.
     public static func encode(_ message: some Encodable) throws -> [UInt8] {
         Array(try encoder.encode(message))
@@ -88,8 +99,14 @@ public struct TaskMessage: Codable, Sendable, Equatable, VersionedMessage {
 
     public static let kind = "task"
     public var validationProblem: String? {
-        if round < 1 { return "task: round must be at least 1" }
+        if !(1...WireFormat.maxRound).contains(round) { return "task: round \(round) is outside 1…\(WireFormat.maxRound)" }
         if problemID.isEmpty { return "task: empty problem_id" }
+        if attempt < 1 { return "task: attempt must be at least 1" }
+        if let field = WireFormat.fieldWithNUL(
+            ["pipeline": pipeline, "problem_id": problemID, "question": question, "gold": gold ?? ""])
+        {
+            return "task: \(field) holds a NUL character, which PostgreSQL cannot store"
+        }
         return nil
     }
 }
@@ -145,8 +162,30 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
 
     public static let kind = "vote record"
     public var validationProblem: String? {
-        if round < 1 { return "vote record: round must be at least 1" }
+        if !(1...WireFormat.maxRound).contains(round) {
+            return "vote record: round \(round) is outside 1…\(WireFormat.maxRound)"
+        }
         if problemID.isEmpty { return "vote record: empty problem_id" }
+        // Bounds first, so that the sums below cannot overflow and every count fits its column.
+        if !(1...WireFormat.maxSamples).contains(k) { return "vote record: k = \(k) is outside 1…\(WireFormat.maxSamples)" }
+        if !(0...k).contains(unparsable) || answers.contains(where: { !(0...k).contains($0.votes) }) {
+            return "vote record: a vote or unparsable count is outside 0…k (k = \(k))"
+        }
+        if let pair, !(0...k).contains(pair.chosenVotes) || !(0...k).contains(pair.rejectedVotes) {
+            return "vote record: the pair's vote counts are outside 0…k (k = \(k))"
+        }
+        var texts = ["pipeline": pipeline, "problem_id": problemID, "outcome": outcome, "worker": worker ?? ""]
+        for (index, answer) in answers.enumerated() { texts["answers.\(index)"] = answer.answer }
+        if let pair {
+            texts["pair.prompt"] = pair.prompt
+            texts["pair.chosen"] = pair.chosen
+            texts["pair.rejected"] = pair.rejected
+            texts["pair.chosen_answer"] = pair.chosenAnswer
+            texts["pair.rejected_answer"] = pair.rejectedAnswer ?? ""
+        }
+        if let field = WireFormat.fieldWithNUL(texts) {
+            return "vote record: \(field) holds a NUL character, which PostgreSQL cannot store"
+        }
         let cast = answers.reduce(0) { $0 + $1.votes } + unparsable
         if answers.contains(where: { $0.votes < 1 }) {
             return "vote record: every listed answer needs at least one vote"

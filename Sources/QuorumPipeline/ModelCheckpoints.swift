@@ -133,8 +133,16 @@ public struct ModelCheckpoints: Sendable {
     /// the companion files). Throws when it was not published.
     public func fetch(pipeline: String, round: Int, into directory: String) async throws {
         guard let published = try await find(pipeline: pipeline, round: round) else {
-            throw ArtifactError(message: "pipeline \(pipeline) has no published model M\(round) yet")
+            throw CheckpointNotPublished(pipeline: pipeline, round: round)
         }
         try await ModelArtifacts(store: store).get(published.artifact, into: directory)
     }
+}
+
+/// Model M_`round` of a pipeline was never published: a task of round `round + 1` is stale (from an
+/// earlier pipeline of the same name) or forged, since a round's tasks go out only after its model.
+public struct CheckpointNotPublished: Error, CustomStringConvertible, Sendable {
+    public let pipeline: String
+    public let round: Int
+    public var description: String { "pipeline \(pipeline) has no published model M\(round) yet" }
 }

@@ -11,9 +11,11 @@ public struct WorkerStatistics: Sendable, Equatable, Codable {
     public var problems = 0
     /// Responses sampled.
     public var samples = 0
-    /// Tasks that could not be read (their offsets are committed; the round manager re-publishes
-    /// whatever stays without a vote record).
+    /// Tasks that could not be read or have no model to sample from (dead-lettered; their offsets are
+    /// committed with the batch they came in).
     public var unreadableTasks = 0
+    /// Attempts to load a round's model that failed for a reason that may pass (and were retried).
+    public var modelRetries = 0
     /// Commits the group no longer accepted because it had rebalanced without this worker (see
     /// ``QuorumKafka/KafkaError/isLostCommit``); their tasks were redelivered to the new owner.
     public var lostCommits = 0
@@ -31,15 +33,20 @@ public final class Worker: Sendable {
     private let consumer: KafkaConsumer
     private let producer: KafkaProducer
     private let samplerForRound: @Sendable (Int) async throws -> any ResponseSampler
+    private let deadLetter: @Sendable (KafkaMessage, String) async -> Void
     private let maxProblemsPerBatch: Int
     private let statistics = Mutex(WorkerStatistics())
 
     /// Creates a worker. `samplerForRound(r)` returns the sampler of the model that round `r`
-    /// samples from (M_{r−1}); it is asked again whenever the round changes.
+    /// samples from (M_{r−1}); it is asked again whenever the round changes, and throws
+    /// ``CheckpointNotPublished`` when there is no such model. `deadLetter` records a task that cannot
+    /// be processed, with the reason (the `dead_letters` table, when the worker reaches PostgreSQL).
     public init(
         spec: PipelineSpec, name: String, kafka: KafkaConfiguration, maxProblemsPerBatch: Int = 4,
+        deadLetter: @escaping @Sendable (KafkaMessage, String) async -> Void = { _, _ in },
         samplerForRound: @escaping @Sendable (Int) async throws -> any ResponseSampler
     ) throws {
+        self.deadLetter = deadLetter
         self.spec = spec
         self.name = name
         self.maxProblemsPerBatch = maxProblemsPerBatch
@@ -59,16 +66,57 @@ public final class Worker: Sendable {
     /// Counters so far.
     public var stats: WorkerStatistics { statistics.withLock { $0 } }
 
-    /// Runs until the task is cancelled.
+    /// Runs until the task is cancelled. One bad task never stops it: an unreadable task, or one of a
+    /// round whose model was never published, is dead-lettered; a model that cannot be loaded for a
+    /// reason that may pass (the database restarting) is tried again with back-off.
     public func run() async throws {
-        var current: (round: Int, sampler: any ResponseSampler)?
+        var current: (round: Int, sampler: (any ResponseSampler)?)?
         while !Task.isCancelled {
-            let tasks = try await nextBatch()
-            guard !tasks.isEmpty else { continue }
+            var (tasks, done) = try await nextBatch()
             for (round, group) in Dictionary(grouping: tasks, by: { $0.task.round }).sorted(by: { $0.key < $1.key }) {
-                if current?.round != round { current = (round, try await samplerForRound(round)) }
-                try await process(group, sampler: current!.sampler)
+                if current?.round != round { current = (round, try await sampler(for: round)) }
+                if let sampler = current?.sampler {
+                    try await process(group, sampler: sampler)
+                } else {
+                    for item in group {
+                        await reject(item.message, "no model M\(round - 1) was published for round \(round)'s task")
+                    }
+                }
+                done += group.map(\.message)
             }
+            // Every task of the batch was answered or set aside: now the batch may be marked consumed.
+            if !done.isEmpty { try await commit(Self.positions(after: done)) }
+        }
+    }
+
+    /// The sampler of round `round`'s model; nil when that model was never published.
+    private func sampler(for round: Int) async throws -> (any ResponseSampler)? {
+        var delay = Duration.seconds(1)
+        while true {
+            do { return try await samplerForRound(round) } catch is CheckpointNotPublished { return nil } catch {
+                if Task.isCancelled { throw error }
+                statistics.withLock { $0.modelRetries += 1 }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// Sets a task aside with the reason.
+    private func reject(_ message: KafkaMessage, _ reason: String) async {
+        statistics.withLock { $0.unreadableTasks += 1 }
+        await deadLetter(message, reason)
+    }
+
+    /// The positions to commit once `messages` are done: past the last one of each partition.
+    static func positions(after messages: [KafkaMessage]) -> [KafkaTopicPartitionOffset] {
+        var next: [KafkaTopicPartition: Int64] = [:]
+        for message in messages {
+            let position = message.nextPosition
+            next[position.topicPartition] = max(next[position.topicPartition] ?? 0, position.offset)
+        }
+        return next.sorted { $0.key.description < $1.key.description }.map {
+            KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
         }
     }
 
@@ -85,8 +133,11 @@ public final class Worker: Sendable {
         if try await !consumer.commitUnlessRebalanced(positions) { statistics.withLock { $0.lostCommits += 1 } }
     }
 
-    private func nextBatch() async throws -> [(task: TaskMessage, message: KafkaMessage)] {
+    /// Up to ``maxProblemsPerBatch`` readable tasks, and the unreadable messages polled with them
+    /// (already dead-lettered; committed with the batch, never before the tasks polled ahead of them).
+    private func nextBatch() async throws -> (tasks: [(task: TaskMessage, message: KafkaMessage)], rejected: [KafkaMessage]) {
         var batch: [(task: TaskMessage, message: KafkaMessage)] = []
+        var rejected: [KafkaMessage] = []
         while batch.count < maxProblemsPerBatch {
             guard let message = try await consumer.poll(timeoutMilliseconds: batch.isEmpty ? 500 : 20) else { break }
             do {
@@ -94,11 +145,11 @@ public final class Worker: Sendable {
                 guard task.pipeline == spec.name else { throw DeadLetter("task of pipeline \(task.pipeline)") }
                 batch.append((task, message))
             } catch {
-                statistics.withLock { $0.unreadableTasks += 1 }
-                try await commit([message.nextPosition])
+                await reject(message, (error as? DeadLetter)?.reason ?? "\(error)")
+                rejected.append(message)
             }
         }
-        return batch
+        return (batch, rejected)
     }
 
     private func process(_ batch: [(task: TaskMessage, message: KafkaMessage)], sampler: any ResponseSampler)
@@ -140,14 +191,6 @@ public final class Worker: Sendable {
             }
             try await group.waitForAll()
         }
-        // Every record is acknowledged: now the tasks may be marked consumed.
-        var next: [KafkaTopicPartition: Int64] = [:]
-        for item in batch {
-            let position = item.message.nextPosition
-            next[position.topicPartition] = max(next[position.topicPartition] ?? 0, position.offset)
-        }
-        try await commit(
-            next.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
         statistics.withLock {
             $0.problems += batch.count
             $0.samples += batch.count * (sampling.k + sampling.extraSamples)

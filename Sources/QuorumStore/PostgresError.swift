@@ -34,6 +34,14 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
         /// Whether the error means the connection is gone (the next call reconnects).
         public var isConnectionLoss: Bool { sqlState.hasPrefix("08") || self == .adminShutdown }
+
+        /// Whether the same statement may well succeed if tried again: a lost connection, a
+        /// serialization failure or deadlock (class 40), a cancelled statement (statement timeout),
+        /// a lock not available, too many connections, or a server starting up or shutting down.
+        public var isTransient: Bool {
+            isConnectionLoss || sqlState.hasPrefix("40")
+                || ["57014", "55P03", "53300", "57P02", "57P03"].contains(sqlState)
+        }
     }
 
     /// The SQLSTATE.

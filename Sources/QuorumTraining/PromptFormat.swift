@@ -1,3 +1,4 @@
+import Foundation
 import QuorumCore
 public import QuorumTasks
 public import QuorumTokenizer
@@ -79,8 +80,11 @@ public struct PromptFormat: Sendable, Hashable, Codable {
     }
 
     /// The text of generated tokens, without special tokens (EOS).
+    /// A NUL byte (which a byte-level model can emit) becomes U+FFFD: neither PostgreSQL's `text` nor
+    /// `jsonb` can store U+0000.
     public func responseText(_ tokens: [Int], tokenizer: BPETokenizer) -> String {
-        tokenizer.decode(tokens.map { Int32(truncatingIfNeeded: $0) }, skipSpecialTokens: true)
+        let text = tokenizer.decode(tokens.map { Int32(truncatingIfNeeded: $0) }, skipSpecialTokens: true)
+        return text.unicodeScalars.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 
     /// The normalised final answer of generated tokens (``AnswerExtractor``), or nil when there is none.

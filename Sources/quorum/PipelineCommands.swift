@@ -92,7 +92,12 @@ struct WorkerCommand: AsyncParsableCommand {
         let counters = SharedCounters()
         let worker = try Worker(
             spec: spec, name: workerName, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers),
-            maxProblemsPerBatch: batch
+            maxProblemsPerBatch: batch,
+            deadLetter: { message, reason in
+                do { try await database.withConnection { try DeadLetters.insert(message, reason: reason, in: $0) } } catch {
+                    log("[worker \(workerName)] could not record a dead letter (\(reason)): \(error)")
+                }
+            }
         ) { round in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "quorum-\(spec.name)-m\(round - 1)-\(getpid())")

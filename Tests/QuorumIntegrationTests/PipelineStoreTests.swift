@@ -192,4 +192,55 @@ struct SinkTests {
             try await admin.deleteTopic(topic)
         }
     }
+
+    /// Vote records that would have crashed the sink (an integer past a column's range, a NUL
+    /// character) are dead-lettered with the reason; the sink goes on. A topic created again puts
+    /// new bad messages at positions old dead letters hold: both are kept.
+    @Test func hostileVoteRecordsAreDeadLetteredAndNothingIsOverwritten() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let database = PostgresClient(url: url)
+            let topic = TestStack.unique("quorum.test.votes")
+            let admin = try KafkaAdmin(configuration: TestStack.kafka)
+            let record = #"""
+                {"schema": 1, "pipeline": "p", "round": 1, "problem_id": "q1", "k": 4,
+                 "answers": [{"answer": "7", "votes": 3}], "unparsable": 1, "outcome": "unanimous", "worker": "w"}
+                """#
+            let hostile = [
+                record.replacingOccurrences(of: #""k": 4"#, with: #""k": 3000000000"#),
+                record.replacingOccurrences(of: #""votes": 3"#, with: #""votes": 9223372036854775807"#),
+                record.replacingOccurrences(of: #""worker": "w""#, with: #""worker": "w\u0000""#),
+                record,  // valid, but round 1 of pipeline p has no problem q1: the foreign key refuses it
+            ]
+            func produce(_ values: [String]) async throws {
+                let producer = try KafkaProducer(configuration: TestStack.kafka)
+                for (index, value) in values.enumerated() {
+                    try await producer.send(topic: topic, key: Array("q\(index)".utf8), value: Array(value.utf8))
+                }
+                await producer.close()
+            }
+            try await admin.createTopic(topic, partitions: 1)
+            try await produce(hostile)
+            let first = try await Self.drain(
+                topic, count: 4, group: "votes-sink", handler: VoteRecordHandler(), database: database)
+            #expect(first.deadLettered == 4 && first.applied == 0)
+            let reasons = try await database.query("SELECT reason FROM dead_letters ORDER BY \"offset\"").map {
+                try $0.decode(String.self, "reason")
+            }
+            #expect(reasons.count == 4)
+            #expect(reasons[0].contains("k = 3000000000 is outside"))
+            #expect(reasons[1].contains("outside 0…k"))
+            #expect(reasons[2].contains("NUL"))
+
+            try await admin.deleteTopic(topic)
+            try await admin.createTopic(topic, partitions: 1)
+            try await produce(["not json at all"])  // offset 0 again
+            let second = try await Self.drain(
+                topic, count: 1, group: "votes-sink", handler: VoteRecordHandler(), database: database)
+            #expect(second.deadLettered + second.reapplied == 1)
+            let atZero = try await database.query(
+                "SELECT count(*) AS n FROM dead_letters WHERE \"offset\" = 0")[0].decode(Int.self, "n")
+            #expect(atZero == 2, "the new bad message at offset 0 left no record")
+            try await admin.deleteTopic(topic)
+        }
+    }
 }

@@ -70,11 +70,20 @@ struct WorkerTests {
                 1, problems: problems.prefix(8).map { RoundProblem(id: $0.id, question: $0.question, gold: $0.answer) })
             try await manager.advance(1, to: .sampling)
             let producer = try KafkaProducer(configuration: TestStack.kafka)
+            // Two tasks no worker can serve, among the real ones: garbage, and a task of a round whose
+            // model was never published (a worker used to crash on it, and again on every redelivery).
+            try await producer.send(topic: spec.tasksTopic, key: Array("x".utf8), value: Array("garbage".utf8))
+            let stale = TaskMessage(pipeline: name, round: 7, problemID: "stale", question: "1 + 1?", attempt: 1)
+            try await producer.send(topic: spec.tasksTopic, key: Array("stale".utf8), value: try WireFormat.encode(stale))
             #expect(try await manager.publishPending(1, producer: producer) == 8)
             await producer.close()
 
-            let worker = try Worker(spec: spec, name: "test-worker", kafka: TestStack.kafka, maxProblemsPerBatch: 4) {
-                round in
+            let worker = try Worker(
+                spec: spec, name: "test-worker", kafka: TestStack.kafka, maxProblemsPerBatch: 4,
+                deadLetter: { message, reason in
+                    _ = try? await database.withConnection { try DeadLetters.insert(message, reason: reason, in: $0) }
+                }
+            ) { round in
                 let unpacked = FileManager.default.temporaryDirectory.appendingPathComponent(
                     TestStack.unique("fetched"))
                 try await checkpoints.fetch(pipeline: name, round: round - 1, into: unpacked.path)
@@ -112,6 +121,13 @@ struct WorkerTests {
                 #expect(try row.decode(String.self, "worker") == "test-worker")
             }
             #expect(sink.stats.deadLettered == 0)
+            #expect(worker.stats.unreadableTasks == 2)
+            let dead = try await database.query(
+                "SELECT reason FROM dead_letters WHERE topic = \(spec.tasksTopic) ORDER BY reason"
+            ).map { try $0.decode(String.self, "reason") }
+            #expect(dead.count == 2)
+            #expect(dead.contains { $0.contains("no model M6") })
+            #expect(dead.contains { $0.contains("not JSON") })
             try await admin.deleteTopic(spec.tasksTopic)
             try await admin.deleteTopic(spec.votesTopic)
         }
