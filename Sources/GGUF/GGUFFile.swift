@@ -16,6 +16,8 @@ public enum GGUF {
     public static let version: UInt32 = 3
     /// The alignment used when `general.alignment` is absent.
     public static let defaultAlignment = 32
+    /// The most elements a tensor may have (2⁴⁸, far beyond any model, far below Int's range).
+    public static let maxElements = 1 << 48
 }
 
 /// One tensor's description in a GGUF file.

@@ -54,10 +54,18 @@ public struct GGUFReader: Sendable {
                 throw GGUFError("tensor \(name) has \(dimensionCount) dimensions (1 to 4 allowed)")
             }
             var dimensions: [Int] = []
+            var elements = 1
             for _ in 0..<dimensionCount {
                 let extent = try source.read(UInt64.self, "tensor \(name)")
                 guard extent > 0, extent < 1 << 40 else { throw GGUFError("tensor \(name) has extent \(extent)") }
                 dimensions.append(Int(extent))
+                // The product must stay far from Int's range, or every size computed from it would trap.
+                let (product, overflow) = elements.multipliedReportingOverflow(by: Int(extent))
+                guard !overflow, product < GGUF.maxElements else {
+                    throw GGUFError(
+                        "tensor \(name) has dimensions \(dimensions)… whose product exceeds \(GGUF.maxElements) elements")
+                }
+                elements = product
             }
             let type = GGMLType(rawValue: try source.read(UInt32.self, "tensor \(name)"))
             let offset = try source.read(UInt64.self, "tensor \(name)")

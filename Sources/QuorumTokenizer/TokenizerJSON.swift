@@ -51,8 +51,10 @@ extension BPETokenizer {
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(rawVocab.count)
         for (token, value) in rawVocab {
-            guard let id = (value as? NSNumber)?.int32Value else {
-                throw TokenizerError(.malformedFile, "model.vocab[\"\(token)\"] is not an integer id")
+            guard let id = Self.tokenID(value) else {
+                throw TokenizerError(
+                    .malformedFile,
+                    "model.vocab[\"\(token)\"] is not an integer id in 0…\(Self.maxTokenID) (got \(value))")
             }
             vocabulary[token] = id
         }
@@ -117,6 +119,17 @@ extension BPETokenizer {
         }
     }
 
+    /// The largest token id a file may use (vocabularies are far smaller; ids index arrays).
+    static let maxTokenID = 1 << 24
+
+    /// A JSON number as a token id: a whole number in 0…``maxTokenID``, never truncated or rounded.
+    static func tokenID(_ value: Any?) -> Int32? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double == double.rounded(), double >= 0, double <= Double(maxTokenID) else { return nil }
+        return Int32(double)
+    }
+
     /// `model.merges` in either of Hugging Face's two forms.
     private static func parseMerges(_ value: Any?) throws -> [(left: String, right: String)] {
         guard let list = value as? [Any] else {
@@ -142,9 +155,10 @@ extension BPETokenizer {
     private static func parseAddedTokens(_ value: Any?) throws -> [AddedToken] {
         guard let list = value as? [[String: Any]] else { return [] }
         return try list.enumerated().map { index, entry in
-            guard let id = (entry["id"] as? NSNumber)?.int32Value, let content = entry["content"] as? String else {
+            guard let id = tokenID(entry["id"]), let content = entry["content"] as? String else {
                 throw TokenizerError(
-                    .malformedFile, "added_tokens[\(index)] needs an integer \"id\" and a \"content\" string")
+                    .malformedFile,
+                    "added_tokens[\(index)] needs an integer \"id\" in 0…\(maxTokenID) and a \"content\" string")
             }
             return AddedToken(id: id, content: content, special: (entry["special"] as? Bool) ?? false)
         }

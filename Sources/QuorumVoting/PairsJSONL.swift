@@ -25,11 +25,14 @@ public enum PairsJSONL {
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ [0x20, 0x09, 0x0D].contains($0) }) { continue }
-            do {
-                pairs.append(try decoder.decode(PreferencePair.self, from: Data(line)))
-            } catch {
+            let pair: PreferencePair
+            do { pair = try decoder.decode(PreferencePair.self, from: Data(line)) } catch {
                 throw VotingError(.malformedSample, line: lineNumber, "not a preference pair: \(describe(error))")
             }
+            if let problem = pair.inconsistency {
+                throw VotingError(.malformedSample, line: lineNumber, "not a usable preference pair: \(problem)")
+            }
+            pairs.append(pair)
         }
         return pairs
     }

@@ -90,3 +90,17 @@ public struct PreferencePair: Sendable, Hashable, Codable {
         try container.encode(source, forKey: .source)
     }
 }
+
+extension PreferencePair {
+    /// What makes the pair unusable for training, or nil: a weight outside [0, 1] (SCPO's weight is a
+    /// vote margin over k), vote counts outside 0…k, an empty chosen response, or a round below 1.
+    public var inconsistency: String? {
+        if !(0...1).contains(weight) { return "weight \(weight) is outside [0, 1]" }
+        if k < 1 || !(0...k).contains(chosenVotes) || !(0...k).contains(rejectedVotes) {
+            return "vote counts \(chosenVotes) and \(rejectedVotes) must lie in 0…k with k ≥ 1 (k = \(k))"
+        }
+        if chosen.isEmpty { return "the chosen response is empty" }
+        if round < 1 { return "round \(round) is below 1" }
+        return nil
+    }
+}

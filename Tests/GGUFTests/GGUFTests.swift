@@ -161,6 +161,18 @@ struct GGUFTests {
         #expect(throws: GGUFError.self) { try GGUFReader(bytes: Array(original.dropLast(100))) }
         #expect(throws: GGUFError.self) { try GGUFReader(bytes: [0x47, 0x47, 0x55, 0x47] + original.dropFirst(4)) }
     }
+
+    @Test("crafted dimensions whose product overflows are an error, not a crash")
+    func overflowingDimensions() {
+        func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+        let name = Array("w".utf8)
+        var bytes = le(GGUF.magic) + le(GGUF.version) + le(UInt64(1)) + le(UInt64(0))
+        bytes += le(UInt64(name.count)) + name + le(UInt32(4))
+        for _ in 0..<4 { bytes += le(UInt64(1) << 39) }  // each allowed alone, 2¹⁵⁶ together
+        bytes += le(UInt32(0)) + le(UInt64(0)) + [UInt8](repeating: 0, count: 64)
+        let error = #expect(throws: GGUFError.self) { try GGUFReader(bytes: bytes) }
+        #expect(error.map { "\($0)".contains("exceeds") } == true)
+    }
 }
 
 @Suite("llama.cpp conventions")

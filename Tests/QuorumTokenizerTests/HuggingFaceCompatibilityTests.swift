@@ -66,6 +66,14 @@ struct HuggingFaceCompatibilityTests {
                 .inconsistentVocabulary
             ),
             (#"{"normalizer": {"type": "NFC"}, "model": {"type": "BPE", "vocab": {}, "merges": []}}"#, .unsupported),
+            // Ids that an Int32 would silently truncate (2³² + 5 → 5), negative or fractional ids.
+            (#"{"model": {"type": "BPE", "vocab": {"a": 4294967301}, "merges": []}}"#, .malformedFile),
+            (#"{"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}}"#, .malformedFile),
+            (#"{"model": {"type": "BPE", "vocab": {"a": 2.5}, "merges": []}}"#, .malformedFile),
+            (
+                #"{"added_tokens": [{"id": 4294967296, "content": "<x>"}], "model": {"type": "BPE", "vocab": {}, "merges": []}}"#,
+                .malformedFile
+            ),
         ] as [(String, TokenizerError.Code)])
     func errors(json: String, code: TokenizerError.Code) {
         #expect {

@@ -94,5 +94,16 @@ struct JSONTests {
         let bad = data + Data("\n{\"problem_id\":\"x\"}\n".utf8)
         let error = try #require(throws: VotingError.self) { try PairsJSONL.decodePairs(bad) }
         #expect(error.line == 4 && error.message.contains("missing"))
+
+        // Well-formed JSON with values no SCPO pair can have is refused too, naming the line.
+        var heavy = pair
+        heavy.weight = 7.5
+        let refused = try #require(throws: VotingError.self) {
+            try PairsJSONL.decodePairs(data + (try PairsJSONL.encode([heavy])))
+        }
+        #expect(refused.line == 3 && refused.message.contains("weight 7.5 is outside [0, 1]"))
+        var impossible = pair
+        impossible.chosenVotes = pair.k + 1
+        #expect(throws: VotingError.self) { try PairsJSONL.decodePairs(try PairsJSONL.encode([impossible])) }
     }
 }
