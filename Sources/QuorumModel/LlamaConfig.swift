@@ -198,6 +198,17 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         guard hiddenSize > 0, intermediateSize > 0, numHiddenLayers > 0, vocabSize > 0, headDim > 0,
             numAttentionHeads > 0, numKeyValueHeads > 0
         else { throw ModelError("every size in the config must be positive") }
+        // Upper bounds far beyond any model this engine runs, so that a crafted config.json cannot
+        // make the size products below overflow or ask for petabytes.
+        for (name, value, limit) in [
+            ("hidden_size", hiddenSize, 1 << 16), ("intermediate_size", intermediateSize, 1 << 18),
+            ("num_hidden_layers", numHiddenLayers, 1 << 10), ("vocab_size", vocabSize, 1 << 24),
+            ("head_dim", headDim, 1 << 12), ("num_attention_heads", numAttentionHeads, 1 << 10),
+            ("num_key_value_heads", numKeyValueHeads, 1 << 10), ("max_position_embeddings", maxPositionEmbeddings, 1 << 22),
+        ] where value > limit {
+            throw ModelError("\(name) = \(value) is larger than this engine allows (\(limit))")
+        }
+        guard maxPositionEmbeddings > 0 else { throw ModelError("max_position_embeddings must be positive") }
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw ModelError(
                 "num_attention_heads (\(numAttentionHeads)) must be a multiple of num_key_value_heads (\(numKeyValueHeads))"
