@@ -109,6 +109,12 @@ public struct PipelineRunner: Sendable {
     /// Registers the pipeline, creates its topics and publishes the seed model M0 (training it first
     /// when the spec says so).
     public func prepare() async throws {
+        let missing = spec.missingFiles
+        guard missing.isEmpty else {
+            throw RoundError(
+                message: "the spec names files that do not exist here: \(missing.joined(separator: ", ")); "
+                    + "fix the paths (relative ones are read from the working directory)")
+        }
         try await manager.register()
         let admin = try KafkaAdmin(configuration: kafka)
         try await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)

@@ -126,6 +126,18 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         tau[min(max(round, 1), tau.count) - 1]
     }
 
+    /// Every file the spec names (the seed model or its training config, JSONL problem sources) that
+    /// does not exist on this machine, as "key: path"; checked before any work starts.
+    public var missingFiles: [String] {
+        var named: [(key: String, path: String)] = []
+        if let path = model.path { named.append(("model.path", path)) }
+        if let config = model.trainConfig { named.append(("model.train_config", config)) }
+        for (index, source) in problems.enumerated() {
+            if let file = source.jsonl { named.append(("problems.\(index).jsonl", file)) }
+        }
+        return named.filter { !FileManager.default.fileExists(atPath: $0.path) }.map { "\($0.key): \($0.path)" }
+    }
+
     /// The Kafka topic problems are published to.
     public var tasksTopic: String { "quorum.\(name).tasks" }
     /// The Kafka topic vote records are published to.

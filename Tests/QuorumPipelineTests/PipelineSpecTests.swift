@@ -143,4 +143,23 @@ struct PipelineSpecTests {
             if let field = bad.field { #expect(error.field == field, "\(error.description)") }
         }
     }
+
+    @Test func filesTheSpecNamesAreCheckedBeforeAnyWork() throws {
+        let spec = try PipelineSpec.parse(
+            """
+            name: files
+            model: { path: /nonexistent/m0 }
+            problems:
+              - jsonl: /nonexistent/problems.jsonl
+              - synthetic: { seed: 1, count: 2 }
+            """)
+        #expect(spec.missingFiles == ["model.path: /nonexistent/m0", "problems.0.jsonl: /nonexistent/problems.jsonl"])
+        let here = try PipelineSpec.parse(
+            """
+            name: files
+            model: { path: \(FileManager.default.currentDirectoryPath) }
+            problems: [ { synthetic: { seed: 1, count: 2 } } ]
+            """)
+        #expect(here.missingFiles.isEmpty)
+    }
 }
