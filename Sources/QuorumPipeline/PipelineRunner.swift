@@ -158,7 +158,8 @@ public struct PipelineRunner: Sendable {
                 return
             case .refuse(let failure):
                 throw RoundError(
-                    message: "round \(round) failed earlier (\(failure ?? "?")); inspect it, then reset it")
+                    message: "round \(round) failed earlier (\(failure ?? "?")); once its cause is fixed, "
+                        + "`quorum pipeline reset-round \(spec.name) \(round)` makes it run again")
             case .startSampling:
                 break
             case .sample:

@@ -13,7 +13,8 @@ struct Quorum: AsyncParsableCommand {
             """,
         subcommands: [
             StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
-            RunCommand.self, ManagerCommand.self, RoundsCommand.self, PairsCommand.self, TaskCommand.self,
+            RunCommand.self, ManagerCommand.self, PipelineCommand.self, RoundsCommand.self, PairsCommand.self,
+            TaskCommand.self,
             TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self, CkptCommand.self,
             QuantizeCommand.self,
             BenchCommand.self,

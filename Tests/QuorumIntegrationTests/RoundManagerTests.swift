@@ -145,4 +145,30 @@ struct RoundManagerTests {
             try await admin.deleteTopic(spec.votesTopic)
         }
     }
+
+    /// A failed round runs again after `reset-round`; `delete` removes the pipeline and its rows.
+    @Test func aFailedRoundIsResetAndAPipelineDeleted() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let spec = try Self.spec(TestStack.unique("lifecycle").lowercased())
+            let database = PostgresClient(url: url)
+            let manager = RoundManager(spec: spec, database: database)
+            try await manager.register()
+            try await manager.createRound(1, problems: [RoundProblem(id: "p1", question: "1 + 1?", gold: "2")])
+            try await manager.advance(1, to: .sampling)
+            await #expect(throws: RoundError.self) { try await manager.resetFailedRound(1) }  // not failed
+            try await manager.advance(1, to: .failed, failure: "sampling: the broker vanished")
+            // No vote record yet: back to sampling.
+            #expect(try await manager.resetFailedRound(1) == .sampling)
+            let progress = try await manager.progress(1)
+            #expect(progress.state == .sampling && progress.failure == nil)
+            #expect(RoundStep(progress.state) == .sample)
+
+            let listed = try await PipelineListing.load(database: database)
+            #expect(listed.map(\.name) == [spec.name] && listed[0].rounds == 1)
+            #expect(try await manager.delete())
+            #expect(try await PipelineListing.load(database: database).isEmpty)
+            let left = try await database.query("SELECT count(*) AS n FROM problems")[0].decode(Int.self, "n")
+            #expect(left == 0)
+        }
+    }
 }
