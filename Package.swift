@@ -153,7 +153,9 @@ let package = Package(
         .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka"]),
         .testTarget(
             name: "QuorumExperimentsTests", dependencies: ["QuorumExperiments", "QuorumPipeline", "QuorumVoting", "SCPO"]),
-        .testTarget(name: "QuorumPipelineTests", dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO"]),
+        .testTarget(
+            name: "QuorumPipelineTests",
+            dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO", "QuorumKafka", "QuorumStore"]),
         .testTarget(
             name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumModel", "QuorumQuant", "QuorumServing"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).

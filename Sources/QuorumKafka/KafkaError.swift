@@ -21,6 +21,10 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 
         /// A local time-out expired.
         public static let timedOut = Code(rawValue: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue)
+        /// A message was not delivered within `message.timeout.ms` (the broker was unreachable).
+        public static let messageTimedOut = Code(rawValue: RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue)
+        /// A broker connection broke.
+        public static let transport = Code(rawValue: RD_KAFKA_RESP_ERR__TRANSPORT.rawValue)
         /// The local producer queue is full.
         public static let queueFull = Code(rawValue: RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue)
         /// No broker could be reached.
@@ -84,6 +88,13 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     /// rejoins on its next poll. A consumer whose processing tolerates redelivery can carry on.
     public var isLostCommit: Bool {
         [.unknownMemberID, .illegalGeneration, .rebalanceInProgress, .assignmentLost].contains(code)
+    }
+
+    /// Whether the same call may well succeed later: a broker that could not be reached in time, a
+    /// broken connection, a full local queue, or a topic that a restarted in-memory broker has not
+    /// got back yet.
+    public var isTransient: Bool {
+        [.timedOut, .messageTimedOut, .transport, .allBrokersDown, .queueFull, .unknownTopicOrPartition].contains(code)
     }
 
     public var description: String { "Kafka error \(code): \(message)" }

@@ -86,6 +86,8 @@ public struct PipelineRunner: Sendable {
     public let workDirectory: String
     /// Seconds without a new vote after which missing problems are re-published.
     public var republishAfter: Double = 60
+    /// How long the run waits out a database or broker that is unreachable before it gives up.
+    public var outageTolerance: Duration = .seconds(600)
     /// Where progress lines go.
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -137,10 +139,43 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Runs every round that is not done yet.
+    ///
+    /// A database or broker that goes away (a restart, a network blink) does not stop the run: the
+    /// round is taken up again from the state PostgreSQL holds, with back-off, for up to
+    /// ``outageTolerance`` of consecutive failures.
     public func runRounds() async throws {
         for round in 1...spec.rounds {
-            try await runRound(round, problems: try loadProblems(round: round))
+            try await ridingOutages("round \(round)") {
+                try await runRound(round, problems: try loadProblems(round: round))
+            }
         }
+    }
+
+    /// Runs `body` again (it must be resumable) while it fails with errors an outage explains.
+    func ridingOutages(_ what: String, _ body: () async throws -> Void) async throws {
+        var delay = Duration.seconds(1)
+        var waited = Duration.zero
+        while true {
+            do { return try await body() } catch where Self.isOutage(error) && waited < outageTolerance {
+                if Task.isCancelled { throw error }
+                log("[run] \(what): \(error); the database or the broker is unreachable, trying again in \(delay)")
+                try await Task.sleep(for: delay)
+                waited += delay
+                delay = min(delay * 2, .seconds(30))
+                // An in-memory broker that restarted has lost its topics.
+                if let admin = try? KafkaAdmin(configuration: kafka) {
+                    try? await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)
+                    try? await admin.createTopic(spec.votesTopic, partitions: spec.partitions)
+                }
+            }
+        }
+    }
+
+    /// Whether `error` comes from a server that is (for now) unreachable, not from the work itself.
+    static func isOutage(_ error: any Error) -> Bool {
+        if let error = error as? PostgresError { return error.code.isTransient }
+        if let error = error as? KafkaError { return error.isTransient }
+        return false
     }
 
     /// One round, from wherever it stands.

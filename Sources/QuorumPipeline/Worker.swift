@@ -16,6 +16,9 @@ public struct WorkerStatistics: Sendable, Equatable, Codable {
     public var unreadableTasks = 0
     /// Attempts to load a round's model that failed for a reason that may pass (and were retried).
     public var modelRetries = 0
+    /// Tasks whose vote records could not be delivered because the broker was unreachable (left
+    /// uncommitted, to be sampled again).
+    public var undelivered = 0
     /// Commits the group no longer accepted because it had rebalanced without this worker (see
     /// ``QuorumKafka/KafkaError/isLostCommit``); their tasks were redelivered to the new owner.
     public var lostCommits = 0
@@ -76,7 +79,13 @@ public final class Worker: Sendable {
             for (round, group) in Dictionary(grouping: tasks, by: { $0.task.round }).sorted(by: { $0.key < $1.key }) {
                 if current?.round != round { current = (round, try await sampler(for: round)) }
                 if let sampler = current?.sampler {
-                    try await process(group, sampler: sampler)
+                    do { try await process(group, sampler: sampler) } catch let error as KafkaError where error.isTransient {
+                        // The broker is unreachable: these tasks stay uncommitted (a restarted worker gets
+                        // them again, and the round manager re-publishes what stays without a vote).
+                        statistics.withLock { $0.undelivered += group.count }
+                        try await Task.sleep(for: .seconds(1))
+                        continue
+                    }
                 } else {
                     for item in group {
                         await reject(item.message, "no model M\(round - 1) was published for round \(round)'s task")

@@ -1,3 +1,4 @@
+import QuorumKafka
 import QuorumPipeline
 import QuorumStore
 import Testing
@@ -58,6 +59,15 @@ import Testing
         }
         for state in ["23505", "23503", "22P02", "22P05", "42601", "XX000"] {
             #expect(!PostgresError.Code(state).isTransient, "\(state)")
+        }
+    }
+
+    @Test func anUnreachableBrokerIsTransientAMisconfiguredOneIsNot() {
+        for code in [KafkaError.Code.messageTimedOut, .transport, .allBrokersDown, .timedOut, .unknownTopicOrPartition] {
+            #expect(KafkaError(code: code, message: "").isTransient, "\(code)")
+        }
+        for code in [KafkaError.Code.invalidConfiguration, .fatal, .unsupportedLibrary, .topicAlreadyExists] {
+            #expect(!KafkaError(code: code, message: "").isTransient, "\(code)")
         }
     }
 }
