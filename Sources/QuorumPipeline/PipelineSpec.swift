@@ -138,6 +138,29 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         return named.filter { !FileManager.default.fileExists(atPath: $0.path) }.map { "\($0.key): \($0.path)" }
     }
 
+    /// Why `stored` may not become `new` for a pipeline that has created `roundsCreated` rounds, or nil
+    /// when the change is safe: only `rounds` (never below the rounds that exist), `workers` and the
+    /// endpoints may change — everything else shapes rounds already recorded.
+    public static func refusal(changing stored: PipelineSpec, to new: PipelineSpec, roundsCreated: Int) throws
+        -> String?
+    {
+        if new.rounds < roundsCreated {
+            return "rounds \(new.rounds) would drop rounds that exist (\(roundsCreated) were created)"
+        }
+        var aligned = stored
+        aligned.rounds = new.rounds
+        aligned.workers = new.workers
+        aligned.kafkaBrokers = new.kafkaBrokers
+        aligned.postgresURL = new.postgresURL
+        let before = try JSONSerialization.jsonObject(with: Data(WireFormat.encode(aligned))) as? [String: Any] ?? [:]
+        let after = try JSONSerialization.jsonObject(with: Data(WireFormat.encode(new))) as? [String: Any] ?? [:]
+        func text(_ value: Any?) -> Data? {
+            value.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+        }
+        let changed = Set(before.keys).union(after.keys).sorted().filter { text(before[$0]) != text(after[$0]) }
+        return changed.isEmpty ? nil : "its \(changed.joined(separator: ", ")) changed (only rounds, workers and endpoints may)"
+    }
+
     /// The Kafka topic problems are published to.
     public var tasksTopic: String { "quorum.\(name).tasks" }
     /// The Kafka topic vote records are published to.

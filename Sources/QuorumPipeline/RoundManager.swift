@@ -86,8 +86,10 @@ public struct RoundManager: Sendable {
         self.database = database
     }
 
-    /// Records the pipeline (its spec as JSON). Registering the same spec again is a no-op; a
-    /// different spec under the same name is refused.
+    /// Records the pipeline (its spec as JSON). Registering the same spec again is a no-op. A changed
+    /// spec under the same name is accepted and recorded when the change is safe — more (or fewer)
+    /// rounds, as long as none that exists is dropped; the number of local workers; the endpoints —
+    /// and refused otherwise, naming the keys that changed.
     public func register() async throws {
         let json = String(decoding: try WireFormat.encode(spec), as: UTF8.self)
         let digest = SHA256.hexDigest(json)
@@ -105,13 +107,19 @@ public struct RoundManager: Sendable {
                 try db.execute(
                     "DELETE FROM consumer_offsets WHERE consumer_group = \("quorum.\(spec.name).sink")")
             }
-            let stored = try db.query("SELECT spec_sha256 FROM pipelines WHERE name = \(spec.name)")[0].decode(
-                String.self, "spec_sha256")
-            guard stored == digest else {
+            let row = try db.query(
+                "SELECT spec::text AS spec, spec_sha256 FROM pipelines WHERE name = \(spec.name) FOR UPDATE")[0]
+            guard try row.decode(String.self, "spec_sha256") != digest else { return }
+            let stored = try JSONDecoder().decode(PipelineSpec.self, from: Data(try row.decode(String.self, "spec").utf8))
+            let created = try db.query(
+                "SELECT coalesce(max(number), 0) AS n FROM rounds WHERE pipeline = \(spec.name)")[0].decode(Int.self, "n")
+            if let refusal = try PipelineSpec.refusal(changing: stored, to: spec, roundsCreated: created) {
                 throw RoundError(
-                    message: "a pipeline named \(spec.name) already exists with a different spec; "
-                        + "rename this one, or delete the old one (DELETE FROM pipelines WHERE name = '\(spec.name)')")
+                    message: "pipeline \(spec.name) already exists with a different spec: \(refusal). Give this spec "
+                        + "another name, or delete the old pipeline (`quorum pipeline delete \(spec.name) --yes`)")
             }
+            try db.execute(
+                "UPDATE pipelines SET spec = \(PostgresJSON(json)), spec_sha256 = \(digest) WHERE name = \(spec.name)")
         }
     }
 

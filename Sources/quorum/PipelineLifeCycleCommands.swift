@@ -7,8 +7,8 @@ import QuorumStore
 struct PipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
-        abstract: "List registered pipelines, make a failed round run again, or delete a pipeline.",
-        subcommands: [List.self, ResetRound.self, Delete.self])
+        abstract: "List registered pipelines, add rounds, make a failed round run again, or delete a pipeline.",
+        subcommands: [List.self, Extend.self, ResetRound.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every registered pipeline and its rounds.")
@@ -19,6 +19,27 @@ struct PipelineCommand: AsyncParsableCommand {
             let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
             let pipelines = try await PipelineListing.load(database: database)
             if json { try printJSON(pipelines) } else { for pipeline in pipelines { print(pipeline.line) } }
+        }
+    }
+
+    struct Extend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a pipeline's number of rounds (iterate SCPO further on a finished pipeline).",
+            discussion: """
+                Then `quorum manager --pipeline NAME` (or `quorum run` with the spec file, its rounds changed \
+                the same way) runs the new rounds from the last model. Rounds that exist cannot be dropped.
+                """)
+        @OptionGroup var endpoints: EndpointOptions
+        @Argument(help: "The pipeline's name.") var pipeline: String
+        @Option(help: "The pipeline's rounds from now on.") var rounds: Int
+
+        func run() async throws {
+            let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
+            var spec = try await PipelineSpec.registered(pipeline, database: database)
+            let before = spec.rounds
+            spec.rounds = rounds
+            try await RoundManager(spec: spec, database: database).register()
+            print("pipeline \(pipeline): \(before) → \(rounds) rounds; `quorum manager --pipeline \(pipeline)` runs them")
         }
     }
 

@@ -62,7 +62,8 @@ struct CommandLineTests {
             ["stack"], ["stack", "up"], ["migrate"], ["bench"], ["bench", "kafka"], ["bench", "postgres"],
             ["run"], ["manager"], ["worker"], ["sink"], ["status"], ["rounds"], ["pairs", "export"],
             ["task", "sample"], ["train", "sft"], ["eval"], ["quantize"], ["export", "gguf"], ["export", "inspect"],
-            ["bench", "sample"], ["pipeline", "list"], ["pipeline", "reset-round"], ["pipeline", "delete"],
+            ["bench", "sample"], ["pipeline", "list"], ["pipeline", "extend"], ["pipeline", "reset-round"],
+            ["pipeline", "delete"],
         ] {
             let (status, output) = try TestStack.runQuorum(command + ["--help"])
             #expect(status == 0)

@@ -130,7 +130,7 @@ struct RoundManagerTests {
             }
             #expect(reasons.count == 4)
             #expect(reasons.contains { $0.contains("foreign key") || $0.contains("violates") })
-            #expect(reasons.contains { $0.contains("exceed k") })
+            #expect(reasons.contains { $0.contains("outside 0…k") })
             #expect(reasons.contains { $0.contains("schema 7") })
             #expect(reasons.contains { $0.contains("not JSON") })
             let stored = try await database.query(
@@ -169,6 +169,35 @@ struct RoundManagerTests {
             #expect(try await PipelineListing.load(database: database).isEmpty)
             let left = try await database.query("SELECT count(*) AS n FROM problems")[0].decode(Int.self, "n")
             #expect(left == 0)
+        }
+    }
+
+    /// Iterating SCPO further: a finished pipeline takes more rounds; a change that would alter rounds
+    /// already recorded is refused with the keys that changed.
+    @Test func moreRoundsAreAcceptedOtherChangesRefused() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let name = TestStack.unique("extend").lowercased()
+            let database = PostgresClient(url: url)
+            let two = try PipelineSpec.parse(
+                "name: \(name)\nmodel: { path: models/m0 }\nproblems: [ { synthetic: { seed: 1, count: 3 } } ]\nrounds: 2")
+            try await RoundManager(spec: two, database: database).register()
+            try await RoundManager(spec: two, database: database).createRound(
+                1, problems: [RoundProblem(id: "p1", question: "1 + 1?", gold: "2")])
+            var three = two
+            three.rounds = 3
+            try await RoundManager(spec: three, database: database).register()
+            #expect(try await PipelineSpec.registered(name, database: database).rounds == 3)
+
+            var retuned = three
+            retuned.tau = [0.9]
+            let error = await #expect(throws: RoundError.self) {
+                try await RoundManager(spec: retuned, database: database).register()
+            }
+            #expect(error?.message.contains("tau") == true)
+            var fewer = three
+            fewer.rounds = 0
+            await #expect(throws: RoundError.self) { try await RoundManager(spec: fewer, database: database).register() }
+            #expect(try await PipelineSpec.registered(name, database: database).rounds == 3)
         }
     }
 }
