@@ -1,7 +1,7 @@
 public import Foundation
 
-/// Reading and writing problems as JSON Lines: one `{"id","question","answer","solution"}` object
-/// per line, the answer a string holding the integer.
+/// Reading and writing problems as JSON Lines: Quorum writes one `{"id","question","answer","solution"}`
+/// object per line, and reads those as well as GSM8K's `{"question","answer": "… #### N"}` rows.
 public enum ProblemJSONL {
     /// The JSONL text of `problems`, keys in the order id, question, answer, solution, one problem
     /// per line, ending with a newline.
@@ -52,13 +52,18 @@ public enum ProblemJSONL {
         try decode(Data(contentsOf: url))
     }
 
-    /// One problem from one line.
+    /// One problem from one line. Only `question` is required:
+    /// - `id` defaults to `q-` and the question's stable hash (the same on every machine);
+    /// - `answer` may be GSM8K's whole solution ending in `#### N` (then it is also the solution), a
+    ///   bare answer, or a JSON integer; numbers are canonicalised (`1,200` → `1200`, `$5.00` → `5`),
+    ///   other text is trimmed; absent, the problem is unlabeled (answer "");
+    /// - `solution` defaults to the GSM8K answer text, or "".
     private static func decodeLine(_ text: String, lineNumber: Int) throws -> Problem {
         func failure(_ what: String) -> TaskError {
             TaskError(
                 .malformedJSONL,
-                "line \(lineNumber): \(what); each line must be a JSON object "
-                    + "{\"id\", \"question\", \"answer\", \"solution\"} with string values")
+                "line \(lineNumber): \(what); each line must be a JSON object with a \"question\" string and "
+                    + "optionally \"id\", \"answer\" (GSM8K's \"… #### N\" or a bare answer) and \"solution\"")
         }
         let object: Any
         do {
@@ -67,8 +72,8 @@ public enum ProblemJSONL {
             throw failure("not valid JSON")
         }
         guard let fields = object as? [String: Any] else { throw failure("not a JSON object") }
-        func string(_ key: String) throws -> String {
-            guard let value = fields[key] else { throw failure("missing \"\(key)\"") }
+        func string(_ key: String) throws -> String? {
+            guard let value = fields[key], !(value is NSNull) else { return nil }
             if let text = value as? String { return text }
             if key == "answer", let number = value as? NSNumber,
                 // JSON booleans arrive as numbers of Objective-C type "c"; `is Bool` is also true for 0 and 1 on Linux.
@@ -79,8 +84,20 @@ public enum ProblemJSONL {
             }
             throw failure("\"\(key)\" is not a string")
         }
+        guard let question = try string("question") else { throw failure("missing \"question\"") }
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw failure("\"question\" is empty")
+        }
+        let given = try string("answer") ?? ""
+        var solution = try string("solution")
+        var answer = given
+        if let marker = given.range(of: "####", options: .backwards) {
+            answer = String(given[marker.upperBound...])
+            solution = solution ?? given
+        }
+        answer = AnswerExtractor.normalize(answer) ?? answer.trimmingCharacters(in: .whitespacesAndNewlines)
         return Problem(
-            id: try string("id"), question: try string("question"), answer: try string("answer"),
-            solution: try string("solution"))
+            id: try string("id") ?? "q-" + String(format: "%016llx", DataSplit.questionHash(question)),
+            question: question, answer: answer, solution: solution ?? "")
     }
 }
