@@ -26,12 +26,8 @@ extension PipelineStages {
                     var config = trainer.scpo
                     config.mode = spec.mode.objective
                     config.seed = UInt64(round)
-                    let dev = try Self.devProblems(count: trainer.devCount, record: start.record)
-                    let result = try SCPORound(
-                        config: config,
-                        dev: dev.isEmpty
-                            ? nil : SCPODevSplit(problems: dev, maxNewTokens: spec.sampling.maxNewTokens)
-                    ).train(
+                    let dev = try trainer.devSplit(record: start.record, maxNewTokens: spec.sampling.maxNewTokens)
+                    let result = try SCPORound(config: config, dev: dev).train(
                         from: start, pairs: pairs, epochFolders: output,
                         sourceModel: URL(fileURLWithPath: reference).standardizedFileURL.path)
                     try SCPORound.save(result, directory: output)
@@ -45,12 +41,7 @@ extension PipelineStages {
                 return try await runOnDedicatedThread { () throws -> EvaluationNumbers in
                     let served = try ModelFolder.load(
                         directory: model, format: spec.servingFormat == .fp32 ? nil : spec.servingFormat)
-                    guard let split = DataSplit(rawValue: evaluation.split) else {
-                        throw RoundError(message: "unknown evaluation split \"\(evaluation.split)\"")
-                    }
-                    let generator = try ProblemGenerator(config: served.record?.config.generator ?? GeneratorConfig())
-                    let problems = try generator.generate(
-                        split: split, count: evaluation.count, seed: served.record?.config.dataSeed ?? 1)
+                    let problems = try evaluation.problems(record: served.record)
                     let evaluator = Evaluator(
                         generator: served.generator, tokenizer: served.tokenizer, format: served.promptFormat,
                         maxNewTokens: spec.sampling.maxNewTokens)
@@ -63,14 +54,5 @@ extension PipelineStages {
                         majorityCorrect: evaluation.k > 0 ? outcomes.map { $0.majority == $0.gold } : [])
                 }
             })
-    }
-
-    /// The labeled dev problems a round chooses its epoch on: the generated dev split with M_t's
-    /// generator settings and data seed (as seed training evaluated on).
-    static func devProblems(count: Int, record: TrainingRecord?) throws -> [Problem] {
-        guard count > 0 else { return [] }
-        let trained = record?.config
-        return try ProblemGenerator(config: trained?.generator ?? GeneratorConfig()).generate(
-            split: .dev, count: count, seed: trained?.dataSeed ?? 1)
     }
 }

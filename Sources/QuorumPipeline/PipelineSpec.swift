@@ -1,6 +1,7 @@
 import Foundation
 public import QuorumServing
 public import QuorumTasks
+public import QuorumTraining
 public import SCPO
 import Yams
 
@@ -106,6 +107,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         public var scpo = SCPOConfig()
         /// Labeled dev problems on which the trainer picks the best epoch (0: keep the last epoch).
         public var devCount: Int = 200
+        /// The dev problems from this JSONL file (its first `devCount`) instead of the generated dev split.
+        public var devJSONL: String?
 
         /// The defaults.
         public init() {}
@@ -116,6 +119,9 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         public var split: String = "test"
         public var count: Int = 200
         public var k: Int = 8
+        /// Labeled problems to evaluate on (their first `count`) instead of the generated split: your
+        /// own test set, in Quorum's or GSM8K's JSONL form.
+        public var jsonl: String?
 
         /// The defaults: 200 test problems, majority of 8.
         public init() {}
@@ -132,6 +138,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         var named: [(key: String, path: String)] = []
         if let path = model.path { named.append(("model.path", path)) }
         if let config = model.trainConfig { named.append(("model.train_config", config)) }
+        if let file = trainer.devJSONL { named.append(("trainer.dev_jsonl", file)) }
+        if let file = evaluation.jsonl { named.append(("evaluation.jsonl", file)) }
         for (index, source) in problems.enumerated() {
             if let file = source.jsonl { named.append(("problems.\(index).jsonl", file)) }
         }
@@ -289,23 +297,33 @@ extension PipelineSpec.Sampling {
 
 extension PipelineSpec.Trainer {
     enum CodingKeys: String, CodingKey {
-        case devCount = "dev_count"
+        case devCount = "dev_count", devJSONL = "dev_jsonl"
     }
 
     /// The keys a `trainer:` mapping may hold.
     static var keys: Set<String> {
-        Set(SCPOConfig.CodingKeys.allCases.map(\.rawValue)).subtracting(["mode"]).union(["dev_count"])
+        Set(SCPOConfig.CodingKeys.allCases.map(\.rawValue)).subtracting(["mode"]).union(["dev_count", "dev_jsonl"])
     }
 
     public init(from decoder: any Decoder) throws {
         scpo = try SCPOConfig(from: decoder)
-        devCount = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Int.self, forKey: .devCount) ?? 200
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        devCount = try c.decodeIfPresent(Int.self, forKey: .devCount) ?? 200
+        devJSONL = try c.decodeIfPresent(String.self, forKey: .devJSONL)
+    }
+
+    /// The dev split a round chooses its epoch on, for M_t trained as `record` says; nil with `dev_count: 0`.
+    public func devSplit(record: TrainingRecord?, maxNewTokens: Int) throws -> SCPODevSplit? {
+        guard devCount > 0 else { return nil }
+        let problems = try ProblemSelection(file: devJSONL, count: devCount, split: .dev).problems(record: record)
+        return SCPODevSplit(problems: problems, maxNewTokens: maxNewTokens)
     }
 
     public func encode(to encoder: any Encoder) throws {
         try scpo.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(devCount, forKey: .devCount)
+        try c.encodeIfPresent(devJSONL, forKey: .devJSONL)
     }
 }
 
@@ -316,6 +334,12 @@ extension PipelineSpec.Evaluation {
         split = try c.decodeIfPresent(String.self, forKey: .split) ?? defaults.split
         count = try c.decodeIfPresent(Int.self, forKey: .count) ?? defaults.count
         k = try c.decodeIfPresent(Int.self, forKey: .k) ?? defaults.k
+        jsonl = try c.decodeIfPresent(String.self, forKey: .jsonl)
     }
 
+    /// The problems M_n is evaluated on, for a model trained as `record` says.
+    public func problems(record: TrainingRecord?) throws -> [Problem] {
+        guard let split = DataSplit(rawValue: split) else { throw RoundError(message: "unknown evaluation split \"\(split)\"") }
+        return try ProblemSelection(file: jsonl, count: count, split: split).problems(record: record)
+    }
 }

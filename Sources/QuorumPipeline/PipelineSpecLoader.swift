@@ -145,7 +145,7 @@ struct NodeLocator {
         "problems.*.self_generated": ["count", "seed"],
         "sampling": ["k", "temperature", "top_p", "max_new_tokens", "extra_samples", "extra_temperature"],
         "trainer": PipelineSpec.Trainer.keys,
-        "evaluation": ["split", "count", "k"],
+        "evaluation": ["split", "count", "k", "jsonl"],
     ]
 
     /// A misspelt key would silently fall back to a default: refuse it.

@@ -52,13 +52,11 @@ extension SCPODevSplit {
     /// The generated dev split M_t was trained beside: `count` problems from the generator settings
     /// and data seed in its training record (defaults when it has none).
     ///
-    /// - Throws: ``TaskError`` when the recorded generator settings cannot make dev problems.
+    /// - Throws: ``TrainingError`` when the recorded generator settings cannot make dev problems.
     public static func generated(
         for record: TrainingRecord?, count: Int, k: Int = 0, maxNewTokens: Int = 160
     ) throws -> SCPODevSplit {
-        let trained = record?.config
-        let problems = try ProblemGenerator(config: trained?.generator ?? GeneratorConfig()).generate(
-            split: .dev, count: count, seed: trained?.dataSeed ?? 1)
+        let problems = try ProblemSelection(file: nil, count: count, split: .dev).problems(record: record)
         return SCPODevSplit(problems: problems, k: k, maxNewTokens: maxNewTokens)
     }
 }

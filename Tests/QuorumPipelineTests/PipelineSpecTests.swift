@@ -144,6 +144,21 @@ struct PipelineSpecTests {
         }
     }
 
+    @Test func theByoExampleEvaluatesOnItsOwnTestFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+            .standardizedFileURL.path
+        var spec = try PipelineSpec.load(path: root + "/pipelines/byo-example.yaml")
+        // Paths in a spec are relative to the working directory `quorum run` starts in: the checkout.
+        spec.model.path = spec.model.path.map { root + "/" + $0 }
+        spec.problems[0].jsonl = spec.problems[0].jsonl.map { root + "/" + $0 }
+        spec.evaluation.jsonl = spec.evaluation.jsonl.map { root + "/" + $0 }
+        #expect(spec.missingFiles.isEmpty)
+        let test = try spec.evaluation.problems(record: nil)
+        #expect(test.count == 8)
+        #expect(test.allSatisfy { $0.id.hasPrefix("q-") && Int($0.answer) != nil })
+        #expect(try spec.trainer.devSplit(record: nil, maxNewTokens: 64) == nil)  // dev_count 0
+    }
+
     @Test func filesTheSpecNamesAreCheckedBeforeAnyWork() throws {
         let spec = try PipelineSpec.parse(
             """
