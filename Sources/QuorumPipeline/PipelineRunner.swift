@@ -119,8 +119,7 @@ public struct PipelineRunner: Sendable {
         }
         try await manager.register()
         let admin = try KafkaAdmin(configuration: kafka)
-        try await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)
-        try await admin.createTopic(spec.votesTopic, partitions: spec.partitions)
+        try await createTopics(admin)
         if try await checkpoints.find(pipeline: spec.name, round: 0) == nil {
             let folder: String
             if let path = spec.model.path {
@@ -163,12 +162,16 @@ public struct PipelineRunner: Sendable {
                 waited += delay
                 delay = min(delay * 2, .seconds(30))
                 // An in-memory broker that restarted has lost its topics.
-                if let admin = try? KafkaAdmin(configuration: kafka) {
-                    try? await admin.createTopic(spec.tasksTopic, partitions: spec.partitions)
-                    try? await admin.createTopic(spec.votesTopic, partitions: spec.partitions)
-                }
+                if let admin = try? KafkaAdmin(configuration: kafka) { try? await createTopics(admin) }
             }
         }
+    }
+
+    /// The pipeline's two topics, with the spec's partitions and replication factor (kept when they exist).
+    func createTopics(_ admin: KafkaAdmin) async throws {
+        let replicas = spec.kafka?.replicationFactor ?? 1
+        try await admin.createTopic(spec.tasksTopic, partitions: spec.partitions, replicationFactor: replicas)
+        try await admin.createTopic(spec.votesTopic, partitions: spec.partitions, replicationFactor: replicas)
     }
 
     /// Whether `error` comes from a server that is (for now) unreachable, not from the work itself.

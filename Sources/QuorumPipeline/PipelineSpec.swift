@@ -1,4 +1,5 @@
 import Foundation
+public import QuorumKafka
 public import QuorumServing
 public import QuorumTasks
 public import QuorumTraining
@@ -41,6 +42,37 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     public var postgresURL: String?
     /// Partitions of the pipeline's topics (the most workers that can share a round).
     public var partitions: Int
+    /// Kafka settings for a real cluster (security, timeouts, replication); nil: the defaults.
+    public var kafka: Kafka?
+
+    /// Settings every process of the pipeline applies to Kafka.
+    public struct Kafka: Sendable, Equatable, Codable {
+        /// librdkafka properties (`security.protocol`, `sasl.mechanism`, `ssl.ca.location`,
+        /// `message.timeout.ms`, `max.poll.interval.ms`, …), applied after Quorum's defaults.
+        public var properties: [String: String] = [:]
+        /// Replicas of each topic the pipeline creates (1 on a single broker; 3 on a real cluster).
+        public var replicationFactor: Int = 1
+
+        /// The defaults: no extra properties, one replica.
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case properties, replicationFactor = "replication_factor"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            properties = try c.decodeIfPresent([String: String].self, forKey: .properties) ?? [:]
+            replicationFactor = try c.decodeIfPresent(Int.self, forKey: .replicationFactor) ?? 1
+        }
+    }
+
+    /// The Kafka client settings for `brokers`: the spec's properties, then `extra` (a process's own
+    /// `--kafka-property` flags) on top.
+    public func kafkaConfiguration(brokers: String, extra: [String: String] = [:]) -> KafkaConfiguration {
+        KafkaConfiguration(
+            bootstrapServers: brokers, properties: (kafka?.properties ?? [:]).merging(extra) { _, flag in flag })
+    }
 
     /// Where the seed model comes from.
     public struct ModelSource: Sendable, Equatable, Codable {
@@ -179,7 +211,7 @@ extension PipelineSpec {
     enum CodingKeys: String, CodingKey {
         case name, model, problems, sampling, tau, rounds, mode, trainer, evaluation, workers, partitions
         case servingFormat = "serving_format", labeledFraction = "labeled_fraction"
-        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url"
+        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url", kafka
     }
 
     /// Decodes with the defaults above for every optional key.
@@ -200,6 +232,7 @@ extension PipelineSpec {
         kafkaBrokers = try c.decodeIfPresent(String.self, forKey: .kafkaBrokers)
         postgresURL = try c.decodeIfPresent(String.self, forKey: .postgresURL)
         partitions = try c.decodeIfPresent(Int.self, forKey: .partitions) ?? 4
+        kafka = try c.decodeIfPresent(Kafka.self, forKey: .kafka)
     }
 }
 

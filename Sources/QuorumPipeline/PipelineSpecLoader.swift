@@ -114,6 +114,9 @@ extension PipelineSpec {
         try require(evaluation.k >= 0, ["evaluation", "k"], "must be 0 (greedy only) or more")
         try require(workers >= 1, ["workers"], "must be at least 1")
         try require(partitions >= 1, ["partitions"], "must be at least 1")
+        try require(
+            (1...16).contains(kafka?.replicationFactor ?? 1), ["kafka", "replication_factor"],
+            "must be between 1 and 16 (and at most the number of brokers)")
     }
 }
 
@@ -135,8 +138,9 @@ struct NodeLocator {
     private static let knownKeys: [String: Set<String>] = [
         "": [
             "name", "model", "serving_format", "problems", "sampling", "tau", "rounds", "mode", "labeled_fraction",
-            "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions",
+            "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions", "kafka",
         ],
+        "kafka": ["properties", "replication_factor"],
         "model": ["path", "train_config", "sha256"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
         "problems.*.synthetic": [

@@ -41,13 +41,14 @@ extension PipelineRunner {
     /// The runner `quorum run` and `quorum manager` share: connected (see ``StackConnection``), the
     /// pipeline registered and M0 published. `postgresURL` and `kafkaBrokers` override the spec's.
     public static func prepared(
-        spec: PipelineSpec, postgresURL: String?, kafkaBrokers: String?, workDirectory: String?,
-        log: @escaping @Sendable (String) -> Void
+        spec: PipelineSpec, postgresURL: String?, kafkaBrokers: String?, kafkaProperties: [String: String] = [:],
+        workDirectory: String?, log: @escaping @Sendable (String) -> Void
     ) async throws -> (runner: PipelineRunner, endpoints: Endpoints) {
         let (database, endpoints) = try await StackConnection.connect(
             postgresURL: postgresURL ?? spec.postgresURL, kafkaBrokers: kafkaBrokers ?? spec.kafkaBrokers)
         var runner = PipelineRunner(
-            spec: spec, database: database, kafka: KafkaConfiguration(bootstrapServers: endpoints.kafkaBrokers),
+            spec: spec, database: database,
+            kafka: spec.kafkaConfiguration(brokers: endpoints.kafkaBrokers, extra: kafkaProperties),
             stages: .standard(spec: spec), workDirectory: workDirectory ?? QuorumHome.locate().path + "/runs")
         runner.log = log
         try await runner.prepare()

@@ -116,7 +116,7 @@ struct ManagerCommand: AsyncParsableCommand {
         }
         let (runner, _) = try await PipelineRunner.prepared(
             spec: spec, postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers,
-            workDirectory: workDirectory, log: { log($0) })
+            kafkaProperties: try endpoints.kafkaProperties, workDirectory: workDirectory, log: { log($0) })
         log("[manager] driving \(spec.name)'s rounds; workers and the sink join with --pipeline \(spec.name)")
         switch await awaitUntilStopped(Task { try await runner.runRounds() }) {
         case .success:

@@ -91,7 +91,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let counters = SharedCounters()
         let worker = try Worker(
-            spec: spec, name: workerName, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers),
+            spec: spec, name: workerName,
+            kafka: spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties),
             maxProblemsPerBatch: batch,
             deadLetter: { message, reason in
                 do { try await database.withConnection { try DeadLetters.insert(message, reason: reason, in: $0) } } catch {
@@ -149,7 +150,8 @@ struct SinkCommand: AsyncParsableCommand {
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let group = "quorum.\(spec.name).sink"
         var configuration = KafkaConsumerConfiguration(
-            kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers), groupID: group)
+            kafka: spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties),
+            groupID: group)
         configuration.leavesGroupOnClose = false  // see KafkaConsumerConfiguration.leavesGroupOnClose
         let consumer = try KafkaConsumer(configuration: configuration, topics: [spec.votesTopic])
         let sink = KafkaPostgresSink(
@@ -186,7 +188,8 @@ struct StatusCommand: AsyncParsableCommand {
         let database = PostgresClient(url: resolved.postgresURL)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let status = try await PipelineStatus.load(
-            spec: spec, database: database, kafka: KafkaConfiguration(bootstrapServers: resolved.kafkaBrokers))
+            spec: spec, database: database,
+            kafka: spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties))
         if json { try printJSON(status) } else { for line in status.lines { print(line) } }
     }
 }

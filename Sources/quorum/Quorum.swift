@@ -50,6 +50,28 @@ struct EndpointOptions: ParsableArguments {
 
     @Option(help: "Kafka bootstrap brokers (default: $QUORUM_KAFKA_BROKERS, else the embedded stack).")
     var kafkaBrokers: String?
+
+    @Option(
+        name: .customLong("kafka-property"),
+        help: "A librdkafka property KEY=VALUE for this process (repeatable; after the spec's kafka.properties).")
+    var kafkaPropertyFlags: [String] = []
+
+    /// The `--kafka-property` flags as a dictionary.
+    var kafkaProperties: [String: String] {
+        get throws {
+            try Dictionary(
+                kafkaPropertyFlags.map { flag in
+                    let parts = flag.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, !parts[0].isEmpty else {
+                        throw ValidationError("--kafka-property \(flag): use KEY=VALUE, e.g. security.protocol=SASL_SSL")
+                    }
+                    return (parts[0], parts[1])
+                }, uniquingKeysWith: { _, last in last })
+        }
+    }
+
+    /// The flags to hand a child process so that it reaches the same servers the same way.
+    var forwardedKafkaFlags: [String] { kafkaPropertyFlags.flatMap { ["--kafka-property", $0] } }
 }
 
 /// Prints a value as pretty, key-sorted JSON on standard output.

@@ -28,12 +28,12 @@ struct RunCommand: AsyncParsableCommand {
         let spec = try PipelineSpec.load(path: self.spec)
         let (runner, resolved) = try await PipelineRunner.prepared(
             spec: spec, postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers,
-            workDirectory: workDirectory, log: { log($0) })
+            kafkaProperties: try endpoints.kafkaProperties, workDirectory: workDirectory, log: { log($0) })
 
         // Workers and the sink run as processes of this same binary, so they behave as on other machines.
         let flags = [
             "--pipeline", spec.name, "--postgres-url", resolved.postgresURL, "--kafka-brokers", resolved.kafkaBrokers,
-        ]
+        ] + endpoints.forwardedKafkaFlags
         let supervisor = Supervisor(maxRestarts: maxRestarts, log: { log($0) })
         try supervisor.start(name: "sink", arguments: ["sink"] + flags)
         // Workers on this machine share its cores: more threads than cores would make their thread

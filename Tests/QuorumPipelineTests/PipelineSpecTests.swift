@@ -159,6 +159,31 @@ struct PipelineSpecTests {
         #expect(try spec.trainer.devSplit(record: nil, maxNewTokens: 64) == nil)  // dev_count 0
     }
 
+    @Test func aRealClustersKafkaSettingsReachEveryClient() throws {
+        let spec = try PipelineSpec.parse(
+            Self.minimal + """
+
+                kafka:
+                  replication_factor: 3
+                  properties: { security.protocol: SASL_SSL, sasl.mechanism: PLAIN, message.timeout.ms: "60000" }
+                """)
+        #expect(spec.kafka?.replicationFactor == 3)
+        let configuration = spec.kafkaConfiguration(brokers: "b1:9093", extra: ["sasl.mechanism": "SCRAM-SHA-512"])
+        #expect(configuration.bootstrapServers == "b1:9093")
+        #expect(configuration.properties["security.protocol"] == "SASL_SSL")
+        #expect(configuration.properties["sasl.mechanism"] == "SCRAM-SHA-512")  // a process's own flag wins
+        #expect(configuration.properties["message.timeout.ms"] == "60000")
+        // Without a kafka section the stored spec is what it was (its hash, and so its registration, unchanged).
+        let plain = try PipelineSpec.parse(Self.minimal)
+        #expect(!String(decoding: try WireFormat.encode(plain), as: UTF8.self).contains("kafka"))
+        #expect(throws: PipelineSpecError.self) {
+            try PipelineSpec.parse(Self.minimal + "\nkafka: { replicas: 3 }")
+        }
+        #expect(throws: PipelineSpecError.self) {
+            try PipelineSpec.parse(Self.minimal + "\nkafka: { replication_factor: 0 }")
+        }
+    }
+
     @Test func filesTheSpecNamesAreCheckedBeforeAnyWork() throws {
         let spec = try PipelineSpec.parse(
             """
