@@ -81,9 +81,15 @@ public struct TaskMessage: Codable, Sendable, Equatable, VersionedMessage {
     public var attempt: Int
     /// The gold answer, sent only for labeled problems in the semi-supervised and gold modes.
     public var gold: String?
+    /// The run of the pipeline name that published the task (see ``VoteRecordMessage/run``).
+    public var run: String?
 
     /// Creates a task.
-    public init(pipeline: String, round: Int, problemID: String, question: String, attempt: Int, gold: String? = nil) {
+    public init(
+        pipeline: String, round: Int, problemID: String, question: String, attempt: Int, gold: String? = nil,
+        run: String? = nil
+    ) {
+        self.run = run
         self.pipeline = pipeline
         self.round = round
         self.problemID = problemID
@@ -93,7 +99,7 @@ public struct TaskMessage: Codable, Sendable, Equatable, VersionedMessage {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, pipeline, round, question, attempt, gold
+        case schema, pipeline, round, question, attempt, gold, run
         case problemID = "problem_id"
     }
 
@@ -138,6 +144,9 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
     public var worker: String?
     /// The preference pair made from the votes, if any.
     public var pair: PreferencePair?
+    /// The run of the pipeline name whose task this answers: the sink stores only records of the
+    /// pipeline's current run (nil, from a worker that predates runs, is taken as current).
+    public var run: String?
 
     /// Creates a record.
     public init(
@@ -156,7 +165,7 @@ public struct VoteRecordMessage: Codable, Sendable, Equatable, VersionedMessage 
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, pipeline, round, k, answers, unparsable, outcome, worker, pair
+        case schema, pipeline, round, k, answers, unparsable, outcome, worker, pair, run
         case problemID = "problem_id"
     }
 

@@ -200,6 +200,7 @@ public struct RoundManager: Sendable {
 
     private func publish(_ number: Int, producer: KafkaProducer, condition: String) async throws -> Int {
         let name = spec.name
+        let run = try await runID()
         let pending = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
@@ -213,7 +214,8 @@ public struct RoundManager: Sendable {
                 let task = TaskMessage(
                     pipeline: name, round: number, problemID: try row.decode(String.self, "problem_id"),
                     question: try row.decode(String.self, "question"),
-                    attempt: try row.decode(Int.self, "publish_count") + 1, gold: try row.decode(String?.self, "shown_gold"))
+                    attempt: try row.decode(Int.self, "publish_count") + 1, gold: try row.decode(String?.self, "shown_gold"),
+                    run: run)
                 group.addTask {
                     try await producer.send(
                         topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(task))
@@ -232,6 +234,13 @@ public struct RoundManager: Sendable {
                 """)
         }
         return delivered.count
+    }
+
+    /// The id of this registration of the pipeline's name (a new one after a delete and a new start).
+    public func runID() async throws -> String {
+        let rows = try await database.query("SELECT run_id FROM pipelines WHERE name = \(spec.name)")
+        guard let row = rows.first else { throw RoundError(message: "pipeline \(spec.name) is not registered") }
+        return try row.decode(String.self, "run_id")
     }
 
     /// The numbers of the pipeline's rounds, in order.

@@ -6,7 +6,8 @@ import QuorumVoting
 /// Stores vote records (and their pairs) from `quorum.NAME.votes`.
 ///
 /// A record for a problem the round does not have, or one already stored, changes nothing: the
-/// former goes to the dead letters (foreign key), the latter is ignored (primary key).
+/// former goes to the dead letters (foreign key), the latter is ignored (primary key). So does a
+/// record of an earlier run of the pipeline's name (its `run` is not the pipeline's current run id).
 public struct VoteRecordHandler: SinkHandler {
     /// Creates the handler.
     public init() {}
@@ -16,6 +17,14 @@ public struct VoteRecordHandler: SinkHandler {
 
     public func apply(_ message: KafkaMessage, in db: PostgresConnection) throws {
         let record = try WireFormat.decode(VoteRecordMessage.self, from: message.value)
+        if let run = record.run {
+            let current = try db.query("SELECT run_id FROM pipelines WHERE name = \(record.pipeline)").first
+            guard let current, try current.decode(String.self, "run_id") == run else {
+                throw DeadLetter(
+                    "vote record of an earlier run of pipeline \(record.pipeline) (run \(run)); the name was deleted "
+                        + "and started again, so its votes no longer apply")
+            }
+        }
         let answers = PostgresJSON(String(decoding: try WireFormat.encode(record.answers), as: UTF8.self))
         let whole = PostgresJSON(String(decoding: message.value, as: UTF8.self))
         let inserted = try db.execute(

@@ -191,7 +191,8 @@ public final class Worker: Sendable {
                     }
                 let outcome = selection.outcome(
                     problemID: task.problemID, prompt: prompt, responses: sampled, gold: task.gold, round: round)
-                let record = VoteRecordMessage(pipeline: spec.name, worker: name, outcome: outcome)
+                var record = VoteRecordMessage(pipeline: spec.name, worker: name, outcome: outcome)
+                record.run = task.run
                 let (producer, topic) = (self.producer, spec.votesTopic)
                 group.addTask {
                     try await producer.send(

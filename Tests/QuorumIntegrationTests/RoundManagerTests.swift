@@ -200,4 +200,42 @@ struct RoundManagerTests {
             #expect(try await PipelineSpec.registered(name, database: database).rounds == 3)
         }
     }
+
+    /// A pipeline deleted and started again under its name is a new run: votes of the old run still in
+    /// the topic are dead-lettered, not stored into the new one.
+    @Test func votesOfAnEarlierRunOfTheNameAreNotStored() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let spec = try Self.spec(TestStack.unique("runs").lowercased())
+            let database = PostgresClient(url: url)
+            let manager = RoundManager(spec: spec, database: database)
+            try await manager.register()
+            let first = try await manager.runID()
+            try await manager.delete()
+            try await manager.register()
+            let second = try await manager.runID()
+            #expect(first != second)
+            try await manager.createRound(1, problems: [RoundProblem(id: "p1", question: "1 + 1?", gold: "2")])
+
+            let topic = TestStack.unique("quorum.test.runs")
+            let admin = try KafkaAdmin(configuration: TestStack.kafka)
+            try await admin.createTopic(topic, partitions: 1)
+            let producer = try KafkaProducer(configuration: TestStack.kafka)
+            for run in [first, second] {
+                var record = VoteRecordMessage(
+                    pipeline: spec.name, round: 1, problemID: "p1", k: 4, answers: [.init(answer: "2", votes: 4)],
+                    unparsable: 0, outcome: "unanimous", worker: "w-\(run.prefix(4))", pair: nil)
+                record.run = run
+                try await producer.send(topic: topic, key: Array("p1".utf8), value: try WireFormat.encode(record))
+            }
+            await producer.close()
+            let stats = try await SinkTests.drain(
+                topic, count: 2, group: "runs-sink", handler: VoteRecordHandler(), database: database)
+            #expect(stats.applied == 1 && stats.deadLettered == 1)
+            let worker = try await database.query("SELECT worker FROM vote_records WHERE pipeline = \(spec.name)")
+            #expect(try worker.map { try $0.decode(String.self, "worker") } == ["w-\(second.prefix(4))"])
+            let reason = try await database.query("SELECT reason FROM dead_letters")[0].decode(String.self, "reason")
+            #expect(reason.contains("earlier run"))
+            try await admin.deleteTopic(topic)
+        }
+    }
 }
