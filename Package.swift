@@ -12,12 +12,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-/// Numeric kernels: AVX2/FMA code generation on x86-64 hosts only (without it Swift emits SSE2 and
-/// `addingProduct` becomes a libm call), plus F16C for the binary16 KV cache; other CPUs get the
-/// portable build.
+/// Numeric kernels: AVX2/FMA code generation on x86-64 hosts (without it Swift emits SSE2 and
+/// `addingProduct` becomes a libm call), plus F16C for the binary16 KV cache. Other CPUs, and
+/// `QUORUM_PORTABLE=1 swift build` (for x86-64 machines without AVX2, which `quorum` detects and
+/// names at start-up), get the portable build.
+let portable = ProcessInfo.processInfo.environment["QUORUM_PORTABLE"] == "1"
 #if arch(x86_64)
-    let numericSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
-    let kernelCSettings: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c", "-O2"])]
+    let numericSettings: [SwiftSetting] =
+        portable ? swiftSettings : swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
+    let kernelCSettings: [CSetting] = [.unsafeFlags(portable ? ["-O2"] : ["-mavx2", "-mfma", "-mf16c", "-O2"])]
 #else
     let numericSettings: [SwiftSetting] = swiftSettings
     let kernelCSettings: [CSetting] = [.unsafeFlags(["-O2"])]
@@ -126,7 +129,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
-                "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench",
+                "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench", "CQuantKernels",
             ],
             swiftSettings: swiftSettings),
 

@@ -999,3 +999,17 @@ void cqk_attend_f16(const float *q, size_t hd, float scale, const uint16_t *k1, 
                     const uint16_t *k2, const uint16_t *v2, size_t n2, size_t kvstride, float *scores, float *out) {
     attend(1, q, hd, scale, k1, v1, n1, k2, v2, n2, kvstride, scores, out);
 }
+
+// The first instruction-set extension this build was compiled to use that the CPU lacks, or NULL.
+// Only integer code and CPUID run here, so it is safe to call on any x86-64 CPU.
+const char *cqk_missing_cpu_feature(void) {
+#if defined(__x86_64__) && CQK_AVX2
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2")) return "AVX2";
+    if (!__builtin_cpu_supports("fma")) return "FMA";
+#endif
+#if defined(__x86_64__) && CQK_F16C
+    if (!__builtin_cpu_supports("f16c")) return "F16C";
+#endif
+    return NULL;
+}

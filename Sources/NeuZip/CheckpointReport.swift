@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import SafeTensors
 
 /// A checkpoint's table as `quorum ckpt inspect` shows it: sizes, ratio, coding and exponent entropy

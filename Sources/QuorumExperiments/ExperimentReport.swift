@@ -1,5 +1,6 @@
 import Foundation
 import QuorumPipeline
+import SCPO
 public import QuorumStore
 
 /// An experiment's table with the time each seed took, read from PostgreSQL.

@@ -3,7 +3,7 @@ import QuorumServing
 import QuorumTasks
 import QuorumTraining
 import QuorumVoting
-public import SCPO
+import SCPO
 import QuorumCore
 
 extension PipelineStages {

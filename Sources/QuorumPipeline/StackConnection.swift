@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import QuorumKafka
 public import QuorumStack
 public import QuorumStore

@@ -1,10 +1,10 @@
-public import Foundation
+import Foundation
 import QuorumCore
 public import QuorumServing
 import QuorumTasks
 import QuorumTokenizer
 public import QuorumTraining
-public import QuorumVoting
+import QuorumVoting
 
 /// k sampled responses per problem from a model folder, as the rows `quorum vote` reads: what
 /// `quorum task sample` writes. The responses are drawn exactly as a pipeline worker draws them

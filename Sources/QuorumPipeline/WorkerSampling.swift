@@ -1,5 +1,5 @@
 import Foundation
-public import QuorumServing
+import QuorumServing
 public import QuorumTokenizer
 import Synchronization
 

@@ -1,6 +1,4 @@
-#if canImport(CQuantKernels)
-    internal import CQuantKernels
-#endif
+internal import CQuantKernels
 
 /// Integer kernels over raw codes, each beside its plain scalar reference (the optimised ones call
 /// the AVX2 code in `CQuantKernels` on x86-64, a portable loop elsewhere). Shapes: `x` is

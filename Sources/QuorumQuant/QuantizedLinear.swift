@@ -1,6 +1,4 @@
-#if canImport(CQuantKernels)
-    internal import CQuantKernels
-#endif
+internal import CQuantKernels
 
 /// One quantized linear layer, y = x · Wᵀ: packed weights `[outFeatures × inFeatures]`, the format's
 /// activation quantizer, and the fast kernels. Inputs are `tokens` rows of `inFeatures` fp32 values;

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import QuorumTasks
 
 /// The problems a model command works on (`quorum eval`, `quorum task sample`): the first `count`

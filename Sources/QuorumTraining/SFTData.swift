@@ -1,6 +1,6 @@
 public import QuorumModel
 public import QuorumTasks
-public import QuorumTensor
+import QuorumTensor
 public import QuorumTokenizer
 public import QuorumCore
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension SFTEvent: CustomStringConvertible {
     /// The event as one progress line: a stage, a step (loss, learning rate, gradient norm,

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What voting on a samples file produced, as `quorum vote` shows it: the settings, one compact
 /// record per problem (no response texts) and the summary; Encodable with every key, nulls included.

@@ -1,5 +1,5 @@
-public import Foundation
-public import QuorumTasks
+import Foundation
+import QuorumTasks
 public import QuorumTraining
 
 extension SCPOEvent: CustomStringConvertible {

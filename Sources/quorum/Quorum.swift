@@ -1,4 +1,5 @@
 import ArgumentParser
+import CQuantKernels
 import Foundation
 import QuorumKafka
 
@@ -23,6 +24,15 @@ struct Quorum: AsyncParsableCommand {
         ])
 
     static func main() async {
+        // The numeric targets are compiled for AVX2/FMA/F16C: on a CPU without them, say so instead
+        // of dying on an illegal instruction later.
+        if let missing = cqk_missing_cpu_feature() {
+            FileHandle.standardError.write(
+                Data(
+                    ("error: this quorum was built for CPUs with AVX2, FMA and F16C, and this one lacks "
+                        + "\(String(cString: missing)); build a portable one with `QUORUM_PORTABLE=1 swift build`\n").utf8))
+            Foundation.exit(1)
+        }
         // librdkafka older than 2.2 cannot talk to current brokers: refuse to start rather than hang later.
         do {
             try Librdkafka.check()

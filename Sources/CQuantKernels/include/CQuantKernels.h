@@ -21,6 +21,10 @@ extern "C" {
 /// 1 when this build uses the AVX2/FMA code paths, 0 for the portable scalar fallback.
 int cqk_simd_enabled(void);
 
+/// The first instruction-set extension (`"AVX2"`, `"FMA"`, `"F16C"`) this build uses that the CPU
+/// lacks, or NULL when it has them all. Safe to call on any CPU.
+const char *cqk_missing_cpu_feature(void);
+
 /// A piece of parallel work: `task(context, chunk)`.
 typedef void (*cqk_task)(void *context, size_t chunk);
 
