@@ -49,3 +49,23 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.groupID = groupID
     }
 }
+
+extension KafkaConfiguration {
+    /// `KEY=VALUE` settings (as `--kafka-property` flags give them) as librdkafka properties; a key
+    /// given twice keeps its last value.
+    ///
+    /// - Throws: ``KafkaError`` with code `invalidConfiguration` naming the setting that is not `KEY=VALUE`.
+    public static func properties(parsing settings: [String]) throws(KafkaError) -> [String: String] {
+        var properties: [String: String] = [:]
+        for setting in settings {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw KafkaError(
+                    code: .invalidConfiguration,
+                    message: "\(setting) is not KEY=VALUE (for example security.protocol=SASL_SSL)")
+            }
+            properties[parts[0]] = parts[1]
+        }
+        return properties
+    }
+}

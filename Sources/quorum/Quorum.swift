@@ -66,18 +66,9 @@ struct EndpointOptions: ParsableArguments {
         help: "A librdkafka property KEY=VALUE for this process (repeatable; after the spec's kafka.properties).")
     var kafkaPropertyFlags: [String] = []
 
-    /// The `--kafka-property` flags as a dictionary.
+    /// The `--kafka-property` flags as librdkafka properties.
     var kafkaProperties: [String: String] {
-        get throws {
-            try Dictionary(
-                kafkaPropertyFlags.map { flag in
-                    let parts = flag.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard parts.count == 2, !parts[0].isEmpty else {
-                        throw ValidationError("--kafka-property \(flag): use KEY=VALUE, e.g. security.protocol=SASL_SSL")
-                    }
-                    return (parts[0], parts[1])
-                }, uniquingKeysWith: { _, last in last })
-        }
+        get throws { try KafkaConfiguration.properties(parsing: kafkaPropertyFlags) }
     }
 
     /// The flags to hand a child process so that it reaches the same servers the same way.

@@ -98,30 +98,9 @@ struct TokenizerCommand: AsyncParsableCommand {
             } catch {
                 throw CommandFailure("cannot read \(tokenizer): check the path (\(error.localizedDescription))")
             }
-            let texts = try readCorpus(corpus)
-            let start = Date()
-            let encoded = texts.map { loaded.encode($0, parseSpecialTokens: false) }
-            let seconds = max(Date().timeIntervalSince(start), 1e-9)
-            let tokens = encoded.reduce(0) { $0 + $1.count }
-            let bytes = texts.reduce(0) { $0 + $1.utf8.count }
-            let failures = zip(texts, encoded).filter { loaded.decode($1) != $0 }.count
-            if json {
-                let summary: [String: Any] = [
-                    "texts": texts.count, "tokens": tokens, "bytes": bytes,
-                    "seconds": (seconds * 1000).rounded() / 1000,
-                    "tokens_per_second": Int(Double(tokens) / seconds),
-                    "bytes_per_token": (Double(bytes) / Double(max(tokens, 1)) * 100).rounded() / 100,
-                    "round_trip_failures": failures,
-                ]
-                let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
-            } else {
-                print(
-                    "\(tokens) tokens from \(texts.count) texts in \(String(format: "%.3f", seconds)) s "
-                        + "(\(Int(Double(tokens) / seconds)) tokens/s, \(String(format: "%.2f", Double(bytes) / Double(max(tokens, 1)))) "
-                        + "bytes/token); \(failures) round-trip failures")
-            }
-            if failures > 0 { throw ExitCode.failure }
+            let report = EncodingReport(tokenizer: loaded, texts: try readCorpus(corpus))
+            if json { try printJSON(report) } else { print(report.line) }
+            if report.roundTripFailures > 0 { throw ExitCode.failure }
         }
     }
 }
