@@ -24,5 +24,14 @@ $Q stack up
 trap '$Q stack down >/dev/null || true' EXIT
 $Q migrate
 echo "[test] swift test"
-swift test --skip-build 2>&1 | grep -Ev "^(◇|↳)|started\.$"
+swift test --skip-build 2>&1 | grep -Ev "^(◇|↳)|started\.$"  # a failure stops the script (pipefail)
+
+# The portable kernels (what a CPU without AVX2/FMA/F16C runs): a second build without those
+# instruction sets, and the numeric tests on it.
+echo "[test] the portable build (QUORUM_PORTABLE=1) and its numeric tests"
+QUORUM_PORTABLE=1 swift build --build-tests --scratch-path .build/portable 2>&1 \
+  | grep -Ev "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking)" || true
+QUORUM_PORTABLE=1 swift test --scratch-path .build/portable \
+  --filter "QuorumQuantTests|QuorumServingTests|QuorumModelTests|QuorumBenchTests" 2>&1 \
+  | grep -Ev "^(◇|↳)|started\.$"
 exit "${PIPESTATUS[0]}"
