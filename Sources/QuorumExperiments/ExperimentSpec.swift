@@ -166,3 +166,32 @@ public struct ExperimentError: Error, Sendable, CustomStringConvertible {
     /// The message.
     public var description: String { message }
 }
+
+extension ExperimentSpec {
+    /// The seeds a comma-separated list names (`"1,3"`), each one of the spec's.
+    ///
+    /// - Throws: ``ExperimentError`` naming the entry that is not.
+    public func seeds(parsing list: String) throws -> [Int] {
+        try list.split(separator: ",").map { part in
+            guard let seed = Int(part.trimmingCharacters(in: .whitespaces)), seeds.contains(seed) else {
+                throw ExperimentError("seed \"\(part)\" is not one of the spec's seeds \(seeds)")
+            }
+            return seed
+        }
+    }
+
+    /// Seed models given as `SEED=DIR` entries: the folder to use as that seed's M0.
+    ///
+    /// - Throws: ``ExperimentError`` naming an entry that is not `SEED=DIR` with a model folder.
+    public static func seedModelFolders(parsing entries: [String]) throws -> [Int: String] {
+        var folders: [Int: String] = [:]
+        for entry in entries {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let seed = Int(parts[0]),
+                FileManager.default.fileExists(atPath: parts[1] + "/model.safetensors")
+            else { throw ExperimentError("\(entry): use SEED=DIR with a model folder (model.safetensors)") }
+            folders[seed] = parts[1]
+        }
+        return folders
+    }
+}

@@ -141,3 +141,57 @@ public struct DirectoryArtifactStore: ArtifactStore {
         FileManager.default.fileExists(atPath: directory + "/" + sha256)
     }
 }
+
+extension PostgresArtifactStore {
+    /// One stored artifact and what refers to it.
+    public struct Listing: Encodable, Sendable {
+        public var sha256: String
+        public var bytes: Int
+        public var complete: Bool
+        public var created: String
+        /// Pipelines' model checkpoints and experiments' models that use it.
+        public var references: Int
+
+        /// The listing in one line.
+        public var line: String {
+            "\(sha256.prefix(16))…  \(bytes) bytes  \(complete ? "complete" : "incomplete")  "
+                + "\(references) reference\(references == 1 ? "" : "s")  \(created)"
+        }
+    }
+
+    /// Every artifact, oldest first, with how many checkpoints and experiment models refer to it.
+    public func list() async throws -> [Listing] {
+        try await client.query(
+            """
+            SELECT a.sha256, a.size_bytes, a.complete, to_char(a.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created,
+                   (SELECT count(*) FROM checkpoints c WHERE c.artifact = a.sha256)
+                     + (SELECT count(*) FROM experiment_models m WHERE m.artifact = a.sha256) AS refs
+            FROM artifacts a ORDER BY a.created_at, a.sha256
+            """
+        ).map {
+            Listing(
+                sha256: try $0.decode(String.self, "sha256"), bytes: try $0.decode(Int.self, "size_bytes"),
+                complete: try $0.decode(Bool.self, "complete"), created: try $0.decode(String.self, "created"),
+                references: try $0.decode(Int.self, "refs"))
+        }
+    }
+
+    /// Deletes every artifact nothing refers to (a deleted pipeline's models, an interrupted upload)
+    /// that is older than `minimumAge` (so that an upload in progress, not yet recorded, is spared).
+    /// Returns how many artifacts and bytes were freed.
+    @discardableResult
+    public func collectGarbage(minimumAge: Duration = .seconds(3600)) async throws -> (artifacts: Int, bytes: Int) {
+        let seconds = Double(minimumAge.components.seconds)
+        let row = try await client.query(
+            """
+            WITH gone AS (
+                DELETE FROM artifacts a
+                WHERE a.created_at < now() - make_interval(secs => \(seconds))
+                  AND NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.artifact = a.sha256)
+                  AND NOT EXISTS (SELECT 1 FROM experiment_models m WHERE m.artifact = a.sha256)
+                RETURNING a.size_bytes)
+            SELECT count(*) AS n, coalesce(sum(size_bytes), 0)::bigint AS bytes FROM gone
+            """)[0]
+        return (try row.decode(Int.self, "n"), try row.decode(Int.self, "bytes"))
+    }
+}

@@ -54,6 +54,10 @@ extension StoredPairs {
     public static func trlJSONL(pipeline: String, round: Int, database: PostgresClient) async throws -> (
         lines: Data, pairs: Int
     ) {
+        let spec = try await PipelineSpec.registered(pipeline, database: database)
+        guard try await RoundManager(spec: spec, database: database).roundNumbers().contains(round) else {
+            throw RoundError(message: "pipeline \(pipeline) has no round \(round); see `quorum rounds --pipeline \(pipeline)`")
+        }
         let pairs = try await load(pipeline: pipeline, round: round, database: database)
         var output = Data()
         let encoder = JSONEncoder()

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import QuorumServing
 import QuorumTasks
-import QuorumTraining
 import QuorumVoting
 import QuorumCore
 

@@ -34,24 +34,12 @@ struct ExperimentCommand: AsyncParsableCommand {
         func run() async throws {
             let spec: ExperimentSpec
             do { spec = try ExperimentSpec.load(path: self.spec) } catch { throw ValidationError(error.message) }
-            let chosen = try seeds.map { text in
-                try text.split(separator: ",").map { part -> Int in
-                    guard let seed = Int(part.trimmingCharacters(in: .whitespaces)), spec.seeds.contains(seed) else {
-                        throw ValidationError("--seeds: \"\(part)\" is not one of the spec's seeds \(spec.seeds)")
-                    }
-                    return seed
-                }
-            }
-            var folders: [Int: String] = [:]
-            for entry in seedModel {
-                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let seed = Int(parts[0]),
-                    FileManager.default.fileExists(atPath: parts[1] + "/model.safetensors")
-                else {
-                    throw ValidationError("--seed-model \(entry): use SEED=DIR with a model folder (model.safetensors)")
-                }
-                folders[seed] = parts[1]
-            }
+            let chosen: [Int]?
+            let folders: [Int: String]
+            do {
+                chosen = try seeds.map { try spec.seeds(parsing: $0) }
+                folders = try ExperimentSpec.seedModelFolders(parsing: seedModel)
+            } catch { throw ValidationError("\(error)") }
             let database = try await connectExperimentStore(endpoints)
             var runner = ExperimentRunner(
                 spec: spec, store: ExperimentStore(database: database, experiment: spec.name),

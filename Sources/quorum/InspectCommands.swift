@@ -3,7 +3,6 @@ import Foundation
 import QuorumPipeline
 import QuorumStack
 import QuorumStore
-import QuorumVoting
 
 /// Prints the `quorum rounds` table.
 func printRoundsTable(pipeline: String, database: PostgresClient) async throws {
@@ -28,8 +27,7 @@ struct RoundsCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
-        let database = PostgresClient(url: resolved.postgresURL)
+        let database = endpoints.database
         _ = try await PipelineSpec.registered(pipeline, database: database)
         if json { return try printJSON(try await RoundSummary.load(pipeline: pipeline, database: database)) }
         try await printRoundsTable(pipeline: pipeline, database: database)
@@ -55,21 +53,14 @@ struct PairsCommand: AsyncParsableCommand {
         @OptionGroup var endpoints: EndpointOptions
         @Option(help: "The pipeline's name.") var pipeline: String
         @Option(help: "The round whose pairs to export.") var round: Int
-        @Option(help: "Output format (jsonl).") var format = "jsonl"
+        @Option(help: "Output format.") var format = Format.jsonl
         @Option(help: "Write here instead of standard output.") var out: String?
 
+        /// The formats pairs are exported in.
+        enum Format: String, ExpressibleByArgument { case jsonl }
+
         func run() async throws {
-            guard format == "jsonl" else {
-                throw ValidationError("--format \(format) is not supported; use --format jsonl")
-            }
-            let resolved = Endpoints.resolve(
-                postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
-            let database = PostgresClient(url: resolved.postgresURL)
-            let spec = try await PipelineSpec.registered(pipeline, database: database)
-            guard try await RoundManager(spec: spec, database: database).roundNumbers().contains(round) else {
-                throw ValidationError(
-                    "pipeline \(pipeline) has no round \(round); see `quorum rounds --pipeline \(pipeline)`")
-            }
+            let database = endpoints.database
             let (output, count) = try await StoredPairs.trlJSONL(pipeline: pipeline, round: round, database: database)
             if let out {
                 do { try output.write(to: URL(fileURLWithPath: out)) } catch {
@@ -111,8 +102,7 @@ struct ManagerCommand: AsyncParsableCommand {
         if let path = self.spec {
             spec = try PipelineSpec.load(path: path)
         } else {
-            let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
-            spec = try await PipelineSpec.registered(pipeline!, database: PostgresClient(url: resolved.postgresURL))
+            spec = try await PipelineSpec.registered(pipeline!, database: endpoints.database)
         }
         let (runner, _) = try await PipelineRunner.prepared(
             spec: spec, postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers,

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import QuorumKafka
-import QuorumModel
 import QuorumPipeline
 import QuorumStack
 import QuorumServing
@@ -41,8 +40,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
-        let database = PostgresClient(url: resolved.postgresURL)
+        let (resolved, database) = (endpoints.resolved, endpoints.database)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let checkpoints = ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database))
@@ -103,8 +101,7 @@ struct SinkCommand: AsyncParsableCommand {
     @Option(help: "Records per transaction at most.") var batch = 500
 
     func run() async throws {
-        let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
-        let database = PostgresClient(url: resolved.postgresURL)
+        let (resolved, database) = (endpoints.resolved, endpoints.database)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let group = "quorum.\(spec.name).sink"
         var configuration = KafkaConsumerConfiguration(
@@ -142,8 +139,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let resolved = Endpoints.resolve(postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers)
-        let database = PostgresClient(url: resolved.postgresURL)
+        let (resolved, database) = (endpoints.resolved, endpoints.database)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let status = try await PipelineStatus.load(
             spec: spec, database: database,

@@ -1,7 +1,5 @@
 import ArgumentParser
 import QuorumPipeline
-import QuorumStack
-import QuorumStore
 
 /// `quorum pipeline …`: the registered pipelines' life cycle.
 struct PipelineCommand: AsyncParsableCommand {
@@ -16,7 +14,7 @@ struct PipelineCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
+            let database = endpoints.database
             let pipelines = try await PipelineListing.load(database: database)
             if json { try printJSON(pipelines) } else { for pipeline in pipelines { print(pipeline.line) } }
         }
@@ -34,7 +32,7 @@ struct PipelineCommand: AsyncParsableCommand {
         @Option(help: "The pipeline's rounds from now on.") var rounds: Int
 
         func run() async throws {
-            let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
+            let database = endpoints.database
             var spec = try await PipelineSpec.registered(pipeline, database: database)
             let before = spec.rounds
             spec.rounds = rounds
@@ -56,7 +54,7 @@ struct PipelineCommand: AsyncParsableCommand {
         @Argument(help: "The failed round.") var round: Int
 
         func run() async throws {
-            let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
+            let database = endpoints.database
             let spec = try await PipelineSpec.registered(pipeline, database: database)
             let state = try await RoundManager(spec: spec, database: database).resetFailedRound(round)
             print("round \(round) of \(pipeline) is \(state.rawValue) again; `quorum run` continues it")
@@ -72,7 +70,7 @@ struct PipelineCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard yes else { throw CommandFailure("deleting \(pipeline) cannot be undone; add --yes to go ahead") }
-            let database = PostgresClient(url: Endpoints.resolve(postgresURL: endpoints.postgresURL).postgresURL)
+            let database = endpoints.database
             let spec = try await PipelineSpec.registered(pipeline, database: database)
             try await RoundManager(spec: spec, database: database).delete()
             print("deleted pipeline \(pipeline) (its Kafka topics \(spec.tasksTopic) and \(spec.votesTopic) remain)")

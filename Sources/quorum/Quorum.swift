@@ -2,6 +2,8 @@ import ArgumentParser
 import CQuantKernels
 import Foundation
 import QuorumKafka
+import QuorumStack
+import QuorumStore
 
 @main
 struct Quorum: AsyncParsableCommand {
@@ -14,7 +16,8 @@ struct Quorum: AsyncParsableCommand {
             """,
         subcommands: [
             StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
-            RunCommand.self, ManagerCommand.self, PipelineCommand.self, RoundsCommand.self, PairsCommand.self,
+            RunCommand.self, ManagerCommand.self, PipelineCommand.self, ArtifactsCommand.self, RoundsCommand.self,
+            PairsCommand.self,
             TaskCommand.self,
             TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self, CkptCommand.self,
             QuantizeCommand.self,
@@ -70,6 +73,12 @@ struct EndpointOptions: ParsableArguments {
     var kafkaProperties: [String: String] {
         get throws { try KafkaConfiguration.properties(parsing: kafkaPropertyFlags) }
     }
+
+    /// The endpoints these flags name (else the environment's, else the embedded stack's).
+    var resolved: Endpoints { Endpoints.resolve(postgresURL: postgresURL, kafkaBrokers: kafkaBrokers) }
+
+    /// A client of the PostgreSQL server they name.
+    var database: PostgresClient { PostgresClient(url: resolved.postgresURL) }
 
     /// The flags to hand a child process so that it reaches the same servers the same way.
     var forwardedKafkaFlags: [String] { kafkaPropertyFlags.flatMap { ["--kafka-property", $0] } }

@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import QuorumKafka
 import QuorumPipeline
 import QuorumStack
-import QuorumStore
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

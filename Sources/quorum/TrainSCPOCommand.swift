@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import QuorumModel
 import QuorumTasks
 import QuorumTraining
 import QuorumVoting
