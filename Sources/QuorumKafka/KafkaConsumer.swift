@@ -64,6 +64,9 @@ public final class KafkaConsumer: Sendable {
             "auto.offset.reset": configuration.autoOffsetReset,
             "session.timeout.ms": String(configuration.sessionTimeoutMilliseconds),
             "heartbeat.interval.ms": String(max(configuration.sessionTimeoutMilliseconds / 6, 100)),
+            // A topic an in-memory broker lost and got back (or whose partitions changed) is noticed
+            // within 10 s instead of librdkafka's 5 min, so a restarted broker does not strand consumers.
+            "topic.metadata.refresh.interval.ms": "10000",
         ]
     }
 
