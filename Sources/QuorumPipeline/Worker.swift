@@ -76,6 +76,7 @@ public final class Worker: Sendable {
         var current: (round: Int, sampler: (any ResponseSampler)?)?
         while !Task.isCancelled {
             var (tasks, done) = try await nextBatch()
+            var undelivered: [KafkaMessage] = []
             for (round, group) in Dictionary(grouping: tasks, by: { $0.task.round }).sorted(by: { $0.key < $1.key }) {
                 if current?.round != round { current = (round, try await sampler(for: round)) }
                 if let sampler = current?.sampler {
@@ -83,7 +84,7 @@ public final class Worker: Sendable {
                         // The broker is unreachable: these tasks stay uncommitted (a restarted worker gets
                         // them again, and the round manager re-publishes what stays without a vote).
                         statistics.withLock { $0.undelivered += group.count }
-                        try await Task.sleep(for: .seconds(1))
+                        undelivered += group.map(\.message)
                         continue
                     }
                 } else {
@@ -93,8 +94,14 @@ public final class Worker: Sendable {
                 }
                 done += group.map(\.message)
             }
-            // Every task of the batch was answered or set aside: now the batch may be marked consumed.
-            if !done.isEmpty { try await commit(Self.positions(after: done)) }
+            // Every task of the batch was answered or set aside: now it may be marked consumed, but never
+            // past a task whose vote record could not be delivered.
+            let positions = Self.positions(after: done, notPast: undelivered)
+            do { if !positions.isEmpty { try await commit(positions) } } catch let error as KafkaError
+                where error.isTransient
+            {
+                try await Task.sleep(for: .seconds(1))  // redelivered later; vote records are idempotent
+            }
         }
     }
 
@@ -117,12 +124,19 @@ public final class Worker: Sendable {
         await deadLetter(message, reason)
     }
 
-    /// The positions to commit once `messages` are done: past the last one of each partition.
-    static func positions(after messages: [KafkaMessage]) -> [KafkaTopicPartitionOffset] {
+    /// The positions to commit once `messages` are done: past the last one of each partition, but in a
+    /// partition holding one of `pending`, no further than the first of those.
+    static func positions(after messages: [KafkaMessage], notPast pending: [KafkaMessage] = [])
+        -> [KafkaTopicPartitionOffset]
+    {
         var next: [KafkaTopicPartition: Int64] = [:]
         for message in messages {
             let position = message.nextPosition
             next[position.topicPartition] = max(next[position.topicPartition] ?? 0, position.offset)
+        }
+        for message in pending {
+            let partition = message.nextPosition.topicPartition
+            if let position = next[partition] { next[partition] = min(position, message.offset) }
         }
         return next.sorted { $0.key.description < $1.key.description }.map {
             KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
