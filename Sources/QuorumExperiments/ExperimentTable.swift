@@ -132,11 +132,12 @@ public struct ExperimentTable: Sendable, Codable {
             "Experiment `\(experiment)`: seed\(seeds.count == 1 ? "" : "s") "
                 + "\(seeds.map(String.init).joined(separator: ", ")), \(problems) held-out test problems, sampled and "
                 + "evaluated in \(formats.joined(separator: "/")); mean ± \(basis). "
-                + "\"kept epoch\": the epoch the dev split chose (0: M_t itself, no epoch beat it).",
+                + "\"seeds\": how many seeds a row has so far; \"kept epoch\": the epoch the dev split chose "
+                + "(0: M_t itself, no epoch beat it).",
             "",
-            "| model | greedy % |" + (majority ? " majority-of-\(k) % |" : "")
+            "| model | seeds | greedy % |" + (majority ? " majority-of-\(k) % |" : "")
                 + " training examples | chosen answer correct | kept epoch |",
-            "|---|---|" + (majority ? "---|" : "") + "---|---|---|",
+            "|---|---|---|" + (majority ? "---|" : "") + "---|---|---|",
         ]
         for row in rows {
             let name = row.round == 0 ? "M0 (seed model)" : "\(row.mode) M\(row.round)"
@@ -144,11 +145,11 @@ public struct ExperimentTable: Sendable, Codable {
             let precision = row.pairPrecision.map { String(format: "%.1f %%", $0 * 100) } ?? ""
             let epochs = row.keptEpochs.map(String.init).joined(separator: ", ")
             lines.append(
-                "| \(name) | \(percent(row.greedy)) |" + (majority ? " \(percent(row.majority)) |" : "")
+                "| \(name) | \(row.greedy.seeds) | \(percent(row.greedy)) |" + (majority ? " \(percent(row.majority)) |" : "")
                     + " \(pairs) | \(precision) | \(epochs) |")
         }
-        lines += ["", "| paired difference (greedy) | points |", "|---|---|"]
-        for d in differences { lines.append("| \(d.label) | \(points(d.greedy)) |") }
+        lines += ["", "| paired difference (greedy) | seeds | points |", "|---|---|---|"]
+        for d in differences { lines.append("| \(d.label) | \(d.greedy.seeds) | \(points(d.greedy)) |") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -62,7 +62,7 @@ import Testing
         // Seed 1: 0.5 − 0.5 = 0; seed 2: 0.75 − 0.5 = 0.25 → mean 0.125, sd 0.17678 / √2 = 0.125.
         #expect(abs(versusGold.greedy.mean - 0.125) < 1e-12)
         #expect(abs(try #require(versusGold.greedy.standardError) - 0.125) < 1e-12)
-        #expect(table.markdown.contains("| scpo M1 | 62.5 ± 12.5 |  |  |  |"))
+        #expect(table.markdown.contains("| scpo M1 | 2 | 62.5 ± 12.5 |  |  |  |"))
         #expect(table.svg.hasPrefix("<svg") && table.svg.contains("irpo-gold"))
     }
 }
