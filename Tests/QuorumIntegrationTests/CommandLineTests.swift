@@ -46,7 +46,7 @@ struct CommandLineTests {
             "pairs", "export", "--pipeline", "x", "--round", "1", "--format", "csv",
         ])
         #expect(exportStatus != 0)
-        #expect(exportOutput.contains("--format csv is not supported"))
+        #expect(exportOutput.contains("'csv' is invalid for '--format <format>'"))
         #expect(!exportOutput.contains("Fatal error"))
     }
 
