@@ -2,6 +2,7 @@ import Foundation
 public import QuorumModel
 import QuorumTensor
 import QuorumCore
+import QuorumTraining
 
 /// One optimiser step, as progress reports show it.
 public struct SCPOStepReport: Sendable, Hashable, Codable {
@@ -183,7 +184,7 @@ public struct SCPOTrainer: Sendable {
                 "there are no pairs to train on; check the pairs file and the mode (\(config.mode.rawValue))")
         }
         let started = ISO8601DateFormatter().string(from: Date())
-        let loadStart = Self.loadAverage()
+        let loadStart = currentLoadAverage()
         let model = policy.masterModel
         let loss = config.loss
         let withRejected = config.mode.needsRejected
@@ -316,7 +317,7 @@ public struct SCPOTrainer: Sendable {
         record.devMetric = evaluate == nil ? nil : "dev_accuracy"
         record.trainSeconds = Double(trainNanos) / 1e9
         record.evalSeconds = Double(evalNanos) / 1e9
-        record.loadAverageEnd = Self.loadAverage()
+        record.loadAverageEnd = currentLoadAverage()
         record.finished = ISO8601DateFormatter().string(from: Date())
         return record
     }
@@ -363,12 +364,5 @@ public struct SCPOTrainer: Sendable {
 
     static func seconds(since start: UInt64) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
-
-    static func loadAverage() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
-            let first = text.split(separator: " ").first
-        else { return nil }
-        return Double(first)
     }
 }
