@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Synchronization
 
 /// One consumed message.
 public struct KafkaMessage: Sendable, Hashable {
@@ -30,16 +31,20 @@ public struct KafkaConsumerEvents: Sendable {
     public var onRevoke: @Sendable ([KafkaTopicPartition]) -> Void
     /// A non-fatal error (a broker went away, a topic is missing, …); the consumer keeps going.
     public var onError: @Sendable (KafkaError) -> Void
+    /// The consumer started afresh with a new client after an outage (see ``KafkaConsumer``).
+    public var onRenew: @Sendable () -> Void
 
     /// Creates event handlers; each defaults to doing nothing.
     public init(
         onAssign: @escaping @Sendable ([KafkaTopicPartition]) -> Void = { _ in },
         onRevoke: @escaping @Sendable ([KafkaTopicPartition]) -> Void = { _ in },
-        onError: @escaping @Sendable (KafkaError) -> Void = { _ in }
+        onError: @escaping @Sendable (KafkaError) -> Void = { _ in },
+        onRenew: @escaping @Sendable () -> Void = {}
     ) {
         self.onAssign = onAssign
         self.onRevoke = onRevoke
         self.onError = onError
+        self.onRenew = onRenew
     }
 }
 
@@ -48,12 +53,25 @@ public struct KafkaConsumerEvents: Sendable {
 /// Offsets are never committed automatically: process a message, then ``commit(_:)`` its
 /// ``KafkaMessage/nextPosition`` — so a crash re-delivers, never skips. All blocking librdkafka calls
 /// (poll, commit, close) run one at a time on the consumer's own thread.
+///
+/// After the brokers were unreachable or a subscribed topic went missing, the consumer checks every
+/// few seconds whether all its topics are back and then starts afresh with a new client (the same
+/// group and subscription). librdkafka keeps its old fetch positions for a topic that was deleted and
+/// created again (an in-memory broker restarted), and would silently skip the new topic's first
+/// messages; the new client starts from the group's committed positions, or from the beginning where
+/// the group has none.
 public final class KafkaConsumer: Sendable {
-    private let handle: RDKafkaHandle
+    /// The client; replaced only on the consumer's own thread (see ``renewIfTopicsCameBack()``).
+    private let client: Mutex<RDKafkaHandle>
+    private let properties: [String: String]
+    private let topics: [String]
     private let executor: BlockingExecutor
     private let events: EventsBox
     private let closed = AtomicFlag(false)
     private let leavesGroupOnClose: Bool
+    /// Since when the brokers or a topic have been away (nil while all is well), and the last check.
+    private let outage = Mutex<(since: ContinuousClock.Instant, lastCheck: ContinuousClock.Instant)?>(nil)
+    private let renewals = Mutex(0)
 
     /// Properties Quorum relies on; ``KafkaConfiguration/properties`` may override them.
     static func defaults(_ configuration: KafkaConsumerConfiguration) -> [String: String] {
@@ -75,10 +93,20 @@ public final class KafkaConsumer: Sendable {
         configuration: KafkaConsumerConfiguration, topics: [String], events: KafkaConsumerEvents = KafkaConsumerEvents()
     ) throws(KafkaError) {
         let box = EventsBox(events)
-        let opaque = Unmanaged.passUnretained(box).toOpaque()
-        let handle = try RDKafkaHandle.make(
-            RD_KAFKA_CONSUMER, properties: configuration.kafka.resolved(defaults: Self.defaults(configuration))
-        ) { conf in
+        let properties = configuration.kafka.resolved(defaults: Self.defaults(configuration))
+        client = Mutex(try Self.subscribedClient(properties: properties, topics: topics, events: box))
+        self.properties = properties
+        self.topics = topics
+        self.leavesGroupOnClose = configuration.leavesGroupOnClose
+        self.events = box
+        self.executor = BlockingExecutor(label: "quorum.kafka.consumer")
+    }
+
+    private static func subscribedClient(
+        properties: [String: String], topics: [String], events: EventsBox
+    ) throws(KafkaError) -> RDKafkaHandle {
+        let opaque = Unmanaged.passUnretained(events).toOpaque()
+        let handle = try RDKafkaHandle.make(RD_KAFKA_CONSUMER, properties: properties) { conf in
             rd_kafka_conf_set_opaque(conf, opaque)
             rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
         }
@@ -91,18 +119,21 @@ public final class KafkaConsumer: Sendable {
             handle.destroy()
             throw KafkaError(err, "cannot subscribe to \(topics.joined(separator: ", "))")
         }
-        self.handle = handle
-        self.leavesGroupOnClose = configuration.leavesGroupOnClose
-        self.events = box
-        self.executor = BlockingExecutor(label: "quorum.kafka.consumer")
+        return handle
     }
 
     deinit {
         if !closed.exchange(true) {
-            let (handle, leaves) = (self.handle, leavesGroupOnClose)
+            let (handle, leaves) = (client.withLock { $0 }, leavesGroupOnClose)
             executor.runBlocking { Self.release(handle, leavingGroup: leaves) }
         }
     }
+
+    /// The client in use. Read it on the consumer's thread, inside the job that uses it.
+    private var handle: RDKafkaHandle { client.withLock { $0 } }
+
+    /// How often the consumer started afresh after an outage.
+    public var renewalCount: Int { renewals.withLock { $0 } }
 
     /// The consumed messages, in order per partition. The sequence ends when the consumer is closed
     /// or the iterating task is cancelled; it throws only on fatal errors.
@@ -111,12 +142,12 @@ public final class KafkaConsumer: Sendable {
     /// Waits up to `timeoutMilliseconds` for the next message. Returns `nil` on time-out or after close.
     public func poll(timeoutMilliseconds: Int32 = 100) async throws(KafkaError) -> KafkaMessage? {
         guard !closed.value else { return nil }
-        let handle = self.handle
-        let events = self.events.events
-        let closed = self.closed
         return try await executor.run { () throws(KafkaError) -> KafkaMessage? in
-            guard !closed.value else { return nil }
-            guard let message = rd_kafka_consumer_poll(handle.pointer, Int32(timeoutMilliseconds)) else { return nil }
+            guard !self.closed.value else { return nil }
+            self.renewIfTopicsCameBack()
+            guard let message = rd_kafka_consumer_poll(self.handle.pointer, Int32(timeoutMilliseconds)) else {
+                return nil
+            }
             defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaMessage(message.pointee) }
@@ -127,9 +158,49 @@ public final class KafkaConsumer: Sendable {
                 error = KafkaError(code: error.code, message: "consumer: \(String(decoding: bytes, as: UTF8.self))")
             }
             if err == RD_KAFKA_RESP_ERR__FATAL { throw error }
-            events.onError(error)
+            if [.allBrokersDown, .unknownTopicOrPartition].contains(error.code) {
+                let now = ContinuousClock.now
+                self.outage.withLock { $0 = $0 ?? (since: now, lastCheck: now) }
+            }
+            self.events.events.onError(error)
             return nil
         }
+    }
+
+    /// During an outage, at most every 2 s: when every subscribed topic has partitions again, replaces
+    /// the client with a new one. Runs on the consumer's thread.
+    private func renewIfTopicsCameBack() {
+        let now = ContinuousClock.now
+        let due = outage.withLock { state -> Bool in
+            guard let current = state, now - current.lastCheck >= .seconds(2) else { return false }
+            state = (since: current.since, lastCheck: now)
+            return true
+        }
+        guard due, Self.topicsExist(topics, handle: handle) else { return }
+        guard let fresh = try? Self.subscribedClient(properties: properties, topics: topics, events: events) else { return }
+        let old = client.withLock { current in
+            defer { current = fresh }
+            return current
+        }
+        old.destroyWithoutLeaving()
+        outage.withLock { $0 = nil }
+        renewals.withLock { $0 += 1 }
+        events.events.onRenew()
+    }
+
+    /// Whether the cluster's metadata lists every topic of `topics` with at least one partition.
+    private static func topicsExist(_ topics: [String], handle: RDKafkaHandle) -> Bool {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        guard rd_kafka_metadata(handle.pointer, 1, nil, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let metadata
+        else { return false }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var present: Set<String> = []
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let topic = metadata.pointee.topics[index]
+            if topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, topic.partition_cnt > 0 { present.insert(String(cString: topic.topic)) }
+        }
+        return topics.allSatisfy(present.contains)
     }
 
     /// Commits positions to the group, synchronously: when this returns, the broker has them.
@@ -138,11 +209,10 @@ public final class KafkaConsumer: Sendable {
     public func commit(_ positions: [KafkaTopicPartitionOffset]) async throws(KafkaError) {
         guard !positions.isEmpty else { return }
         try checkOpen()
-        let handle = self.handle
         try await executor.run { () throws(KafkaError) in
             let list = TopicPartitionList.make(positions)
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            try KafkaError.check(rd_kafka_commit(handle.pointer, list, 0), "commit")
+            try KafkaError.check(rd_kafka_commit(self.handle.pointer, list, 0), "commit")
             if let (partition, err) = TopicPartitionList.firstError(list) {
                 throw KafkaError(err, "commit of \(partition)")
             }
@@ -173,12 +243,11 @@ public final class KafkaConsumer: Sendable {
         _ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int32 = 10_000
     ) async throws(KafkaError) -> [KafkaTopicPartitionOffset] {
         try checkOpen()
-        let handle = self.handle
         return try await executor.run { () throws(KafkaError) in
             let list = TopicPartitionList.make(
                 partitions.map { .init(topic: $0.topic, partition: $0.partition, offset: 0) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            try KafkaError.check(rd_kafka_committed(handle.pointer, list, timeoutMilliseconds), "committed offsets")
+            try KafkaError.check(rd_kafka_committed(self.handle.pointer, list, timeoutMilliseconds), "committed offsets")
             return TopicPartitionList.read(list)
         }
     }
@@ -186,10 +255,9 @@ public final class KafkaConsumer: Sendable {
     /// The partitions currently assigned to this member.
     public func assignment() async throws(KafkaError) -> [KafkaTopicPartition] {
         try checkOpen()
-        let handle = self.handle
         return try await executor.run { () throws(KafkaError) in
             var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-            try KafkaError.check(rd_kafka_assignment(handle.pointer, &list), "assignment")
+            try KafkaError.check(rd_kafka_assignment(self.handle.pointer, &list), "assignment")
             guard let list else { return [] }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             return TopicPartitionList.read(list).map(\.topicPartition)
@@ -201,8 +269,8 @@ public final class KafkaConsumer: Sendable {
     /// the client. Uncommitted work is redelivered to whoever gets the partitions. Idempotent.
     public func close() async {
         guard !closed.exchange(true) else { return }
-        let (handle, leaves) = (self.handle, leavesGroupOnClose)
-        await executor.runAsync { Self.release(handle, leavingGroup: leaves) }
+        let leaves = leavesGroupOnClose
+        await executor.runAsync { Self.release(self.handle, leavingGroup: leaves) }
     }
 
     private static func release(_ handle: RDKafkaHandle, leavingGroup: Bool) {

@@ -31,6 +31,10 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         public static let allBrokersDown = Code(rawValue: RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue)
         /// The topic or partition does not exist.
         public static let unknownTopicOrPartition = Code(rawValue: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue)
+        /// The client's metadata has no such topic (it was deleted, or a restarted in-memory broker lost it).
+        public static let unknownTopic = Code(rawValue: RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue)
+        /// The client's metadata has no such partition (its topic is gone, or was created with fewer).
+        public static let unknownPartition = Code(rawValue: RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue)
         /// The topic already exists.
         public static let topicAlreadyExists = Code(rawValue: RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS.rawValue)
         /// A configuration property was not accepted.
@@ -91,10 +95,13 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Whether the same call may well succeed later: a broker that could not be reached in time, a
-    /// broken connection, a full local queue, or a topic that a restarted in-memory broker has not
-    /// got back yet.
+    /// broken connection, a full local queue, or a topic that a restarted in-memory broker has not got
+    /// back yet (Quorum's round manager creates it again).
     public var isTransient: Bool {
-        [.timedOut, .messageTimedOut, .transport, .allBrokersDown, .queueFull, .unknownTopicOrPartition].contains(code)
+        [
+            .timedOut, .messageTimedOut, .transport, .allBrokersDown, .queueFull, .unknownTopicOrPartition,
+            .unknownTopic, .unknownPartition,
+        ].contains(code)
     }
 
     public var description: String { "Kafka error \(code): \(message)" }

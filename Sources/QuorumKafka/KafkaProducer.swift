@@ -27,6 +27,9 @@ public final class KafkaProducer: Sendable {
         "acks": "all",
         "linger.ms": "5",
         "message.timeout.ms": "60000",
+        // Quorum creates its topics with the spec's partitions and replication; a producer that
+        // created a missing topic (a restarted in-memory broker's) would use the broker's defaults.
+        "allow.auto.create.topics": "false",
     ]
 
     /// Creates a producer and starts its poll thread.

@@ -10,13 +10,24 @@ public protocol ArtifactStore: Sendable {
     func get(_ sha256: String) async throws -> [UInt8]
     /// Whether a complete artifact with this digest exists.
     func contains(_ sha256: String) async throws -> Bool
+    /// Stores `bytes` again under their digest, replacing what is stored there (a damaged copy);
+    /// readers see the old copy or the new one, never a mix.
+    func restore(_ bytes: [UInt8]) async throws
 }
 
 /// An artifact that is missing or damaged.
 public struct ArtifactError: Error, CustomStringConvertible, Sendable {
     /// What is wrong.
     public let message: String
+    /// Whether the stored bytes no longer match their digest (``ArtifactStore/restore(_:)`` mends it).
+    public var isDamage = false
     public var description: String { message }
+
+    /// The error for stored bytes that hash to `actual` instead of their name `sha256`.
+    static func damaged(_ sha256: String, actual: String) -> ArtifactError {
+        ArtifactError(
+            message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…", isDamage: true)
+    }
 }
 
 /// The default store: artifacts in PostgreSQL, in chunks of `chunkBytes` (1 MiB), so a worker needs
@@ -86,15 +97,31 @@ public struct PostgresArtifactStore: ArtifactStore {
         }
         guard let bytes else { throw ArtifactError(message: "no complete artifact \(sha256) in the database") }
         let actual = SHA256.hexDigest(bytes)
-        guard actual == sha256 else {
-            throw ArtifactError(
-                message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
-        }
+        guard actual == sha256 else { throw ArtifactError.damaged(sha256, actual: actual) }
         return bytes
     }
 
     public func contains(_ sha256: String) async throws -> Bool {
         try await client.query("SELECT 1 FROM artifacts WHERE sha256 = \(sha256) AND complete").count == 1
+    }
+
+    public func restore(_ bytes: [UInt8]) async throws {
+        let digest = SHA256.hexDigest(bytes)
+        let chunkBytes = self.chunkBytes
+        try await client.withTransaction { db in
+            try db.execute(
+                """
+                INSERT INTO artifacts (sha256, size_bytes, chunk_bytes) VALUES (\(digest), \(bytes.count), \(Int32(chunkBytes)))
+                ON CONFLICT (sha256) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, chunk_bytes = EXCLUDED.chunk_bytes
+                """)
+            try db.execute("DELETE FROM artifact_chunks WHERE sha256 = \(digest)")
+            for (index, start) in stride(from: 0, to: bytes.count, by: chunkBytes).enumerated() {
+                let chunk = PostgresBytes(Array(bytes[start..<min(start + chunkBytes, bytes.count)]))
+                try db.execute(
+                    "INSERT INTO artifact_chunks (sha256, index, data) VALUES (\(digest), \(Int32(index)), \(chunk))")
+            }
+            try db.execute("UPDATE artifacts SET complete = true WHERE sha256 = \(digest)")
+        }
     }
 }
 
@@ -113,15 +140,24 @@ public struct DirectoryArtifactStore: ArtifactStore {
 
     public func put(_ bytes: [UInt8]) async throws -> String {
         let digest = SHA256.hexDigest(bytes)
+        if FileManager.default.fileExists(atPath: directory + "/" + digest) { return digest }
+        try write(bytes, digest: digest)
+        return digest
+    }
+
+    public func restore(_ bytes: [UInt8]) async throws {
+        try write(bytes, digest: SHA256.hexDigest(bytes))
+    }
+
+    /// Writes the file under a temporary name and renames it into place.
+    private func write(_ bytes: [UInt8], digest: String) throws {
         let path = directory + "/" + digest
-        if FileManager.default.fileExists(atPath: path) { return digest }
         let temporary = path + ".partial-\(UInt32.random(in: 0...UInt32.max))"
         try Data(bytes).write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
             try? FileManager.default.removeItem(atPath: temporary)
             throw ArtifactError(message: "cannot move \(temporary) to \(path): \(String(cString: strerror(errno)))")
         }
-        return digest
     }
 
     public func get(_ sha256: String) async throws -> [UInt8] {
@@ -130,10 +166,7 @@ public struct DirectoryArtifactStore: ArtifactStore {
         }
         let bytes = [UInt8](data)
         let actual = SHA256.hexDigest(bytes)
-        guard actual == sha256 else {
-            throw ArtifactError(
-                message: "artifact \(sha256.prefix(12))… is damaged: its bytes hash to \(actual.prefix(12))…")
-        }
+        guard actual == sha256 else { throw ArtifactError.damaged(sha256, actual: actual) }
         return bytes
     }
 

@@ -37,6 +37,23 @@ public struct ModelArtifacts: Sendable {
 
     /// Compresses `directory` (model.safetensors plus its companion files) and stores it.
     public func put(directory: String) async throws -> Packed {
+        let (bytes, uncompressed) = try Self.pack(directory)
+        let digest = try await store.put(bytes)
+        return Packed(sha256: digest, uncompressedBytes: uncompressed, compressedBytes: bytes.count)
+    }
+
+    /// Stores `directory` again as artifact `sha256` when its stored copy is damaged. Returns false
+    /// when the folder does not pack to exactly those bytes (it is not the model that was stored).
+    public func restore(_ sha256: String, from directory: String) async throws -> Bool {
+        let (bytes, _) = try Self.pack(directory)
+        guard SHA256.hexDigest(bytes) == sha256 else { return false }
+        try await store.restore(bytes)
+        return true
+    }
+
+    /// The folder's lossless `.nzck` bytes (deterministic: the same folder packs to the same bytes),
+    /// and the uncompressed size of its tensors.
+    static func pack(_ directory: String) throws -> (bytes: [UInt8], uncompressedBytes: Int) {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "quorum-publish-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -44,10 +61,7 @@ public struct ModelArtifacts: Sendable {
         let file = scratch.appendingPathComponent("model.nzck").path
         let records = try CompressedCheckpoint.compress(input: directory, output: file, mode: .lossless)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        let digest = try await store.put(bytes)
-        return Packed(
-            sha256: digest, uncompressedBytes: records.reduce(0) { $0 + $1.originalByteCount },
-            compressedBytes: bytes.count)
+        return (bytes, records.reduce(0) { $0 + $1.originalByteCount })
     }
 
     /// A model folder from `path`: the folder itself, or a `.nzck` checkpoint unpacked into
@@ -136,6 +150,36 @@ public struct ModelCheckpoints: Sendable {
             throw CheckpointNotPublished(pipeline: pipeline, round: round)
         }
         try await ModelArtifacts(store: store).get(published.artifact, into: directory)
+    }
+}
+
+extension ModelCheckpoints {
+    /// What ``mendIfDamaged(pipeline:round:localCopy:)`` found.
+    public enum Mending: Sendable, Equatable {
+        /// The stored checkpoint reads back whole (or none is published yet).
+        case intact
+        /// It was damaged and was stored again from the local copy.
+        case restored
+        /// It is damaged and there is no local copy that packs to it.
+        case damagedWithoutCopy(String)
+    }
+
+    /// Reads M_`round`'s stored checkpoint back; when it is damaged, stores it again from `localCopy`
+    /// (the model folder it was published from).
+    public func mendIfDamaged(pipeline: String, round: Int, localCopy: String) async throws -> Mending {
+        guard let published = try await find(pipeline: pipeline, round: round) else { return .intact }
+        do {
+            _ = try await store.get(published.artifact)
+            return .intact
+        } catch let error as ArtifactError where error.isDamage {
+            let artifacts = ModelArtifacts(store: store)
+            if FileManager.default.fileExists(atPath: localCopy + "/model.safetensors"),
+                try await artifacts.restore(published.artifact, from: localCopy)
+            {
+                return .restored
+            }
+            return .damagedWithoutCopy(error.message)
+        }
     }
 }
 

@@ -239,11 +239,26 @@ public struct PipelineRunner: Sendable {
             switch decision {
             case .complete: return
             case .republish:
+                try await mendModel(round - 1)
                 let again = try await manager.republishMissing(round, olderThan: republishAfter, producer: producer)
                 if again > 0 { log("[run] round \(round): re-published \(again) problems without a vote record") }
             case .wait: break
             }
             try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// While a round is stuck: a worker cannot sample from a damaged checkpoint, so M_`model`'s stored
+    /// copy is read back and, if damaged, stored again from this manager's own copy.
+    func mendModel(_ model: Int) async throws {
+        switch try await checkpoints.mendIfDamaged(pipeline: spec.name, round: model, localCopy: modelFolder(model)) {
+        case .intact: break
+        case .restored: log("[run] M\(model)'s stored checkpoint was damaged; stored it again from \(modelFolder(model))")
+        case .damagedWithoutCopy(let reason):
+            log(
+                "[run] M\(model)'s stored checkpoint is damaged (\(reason)) and \(modelFolder(model)) holds no copy "
+                    + "of it: workers cannot sample this round. Run the manager where M\(model) was trained (its "
+                    + "--work-directory), or delete the pipeline and run it again")
         }
     }
 

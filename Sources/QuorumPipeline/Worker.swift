@@ -19,9 +19,27 @@ public struct WorkerStatistics: Sendable, Equatable, Codable {
     /// Tasks whose vote records could not be delivered because the broker was unreachable (left
     /// uncommitted, to be sampled again).
     public var undelivered = 0
+    /// Producers replaced after their deliveries failed (see ``Worker``'s renewal).
+    public var producerRenewals = 0
+    /// Times the task consumer started afresh after an outage (see ``QuorumKafka/KafkaConsumer``).
+    public var consumerRenewals = 0
     /// Commits the group no longer accepted because it had rebalanced without this worker (see
     /// ``QuorumKafka/KafkaError/isLostCommit``); their tasks were redelivered to the new owner.
     public var lostCommits = 0
+}
+
+extension WorkerStatistics {
+    /// The counters that say something went wrong, as one clause ("" while nothing did).
+    public var troubles: String {
+        [
+            (undelivered, "tasks undelivered (the broker was unreachable; they are sampled again)"),
+            (producerRenewals, "producers renewed"),
+            (consumerRenewals, "consumers renewed after an outage"),
+            (modelRetries, "model loads retried"),
+            (unreadableTasks, "tasks dead-lettered"),
+            (lostCommits, "commits lost to rebalances (their tasks were redelivered)"),
+        ].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+    }
 }
 
 /// A sampling worker: reads tasks of one pipeline from `quorum.NAME.tasks` in the pipeline's
@@ -34,7 +52,9 @@ public final class Worker: Sendable {
     /// This worker's name, recorded in its vote records.
     public let name: String
     private let consumer: KafkaConsumer
-    private let producer: KafkaProducer
+    private let kafka: KafkaConfiguration
+    /// Replaced after a delivery fails (see ``renewProducer()``).
+    private let producer: Mutex<KafkaProducer>
     private let samplerForRound: @Sendable (Int) async throws -> any ResponseSampler
     private let deadLetter: @Sendable (KafkaMessage, String) async -> Void
     private let maxProblemsPerBatch: Int
@@ -63,11 +83,16 @@ public final class Worker: Sendable {
         // Stopping (or being stopped by a dying `quorum run`) must not wedge the group on Tansu.
         configuration.leavesGroupOnClose = false
         consumer = try KafkaConsumer(configuration: configuration, topics: [spec.tasksTopic])
-        producer = try KafkaProducer(configuration: kafka)
+        self.kafka = kafka
+        producer = Mutex(try KafkaProducer(configuration: kafka))
     }
 
     /// Counters so far.
-    public var stats: WorkerStatistics { statistics.withLock { $0 } }
+    public var stats: WorkerStatistics {
+        var stats = statistics.withLock { $0 }
+        stats.consumerRenewals = consumer.renewalCount
+        return stats
+    }
 
     /// Runs until the task is cancelled. One bad task never stops it: an unreadable task, or one of a
     /// round whose model was never published, is dead-lettered; a model that cannot be loaded for a
@@ -80,11 +105,15 @@ public final class Worker: Sendable {
             for (round, group) in Dictionary(grouping: tasks, by: { $0.task.round }).sorted(by: { $0.key < $1.key }) {
                 if current?.round != round { current = (round, try await sampler(for: round)) }
                 if let sampler = current?.sampler {
-                    do { try await process(group, sampler: sampler) } catch let error as KafkaError where error.isTransient {
-                        // The broker is unreachable: these tasks stay uncommitted (a restarted worker gets
-                        // them again, and the round manager re-publishes what stays without a vote).
+                    do { try await process(group, sampler: sampler) } catch let error as KafkaError
+                        where error.isTransient || error.code == .fatal
+                    {
+                        // The broker is unreachable (or lost this producer's state): these tasks stay
+                        // uncommitted (a restarted worker gets them again, and the round manager re-publishes
+                        // what stays without a vote), and a new producer sends the next ones.
                         statistics.withLock { $0.undelivered += group.count }
                         undelivered += group.map(\.message)
+                        await renewProducer()
                         continue
                     }
                 } else {
@@ -146,7 +175,25 @@ public final class Worker: Sendable {
     /// Leaves the consumer group and flushes the producer.
     public func close() async {
         await consumer.close()
-        await producer.close()
+        await producer.withLock { $0 }.close()
+    }
+
+    /// Starts a new producer in place of one whose deliveries failed. An idempotent producer keeps
+    /// its producer id and sequence numbers for ever; a broker that lost them (an in-memory broker
+    /// restarted, or a cluster that expired the id) times out every later delivery of that producer,
+    /// while a new one is accepted at once.
+    private func renewProducer() async {
+        do {
+            let fresh = try KafkaProducer(configuration: kafka)
+            let old = producer.withLock { current in
+                defer { current = fresh }
+                return current
+            }
+            statistics.withLock { $0.producerRenewals += 1 }
+            await old.close(timeoutMilliseconds: 0)
+        } catch {
+            // Keep the old one; the next failed delivery tries again.
+        }
     }
 
     /// Commits `positions`; a commit the group no longer accepts (this worker was rebalanced away,
@@ -207,7 +254,7 @@ public final class Worker: Sendable {
                     problemID: task.problemID, prompt: prompt, responses: sampled, gold: task.gold, round: round)
                 var record = VoteRecordMessage(pipeline: spec.name, worker: name, outcome: outcome)
                 record.run = task.run
-                let (producer, topic) = (self.producer, spec.votesTopic)
+                let (producer, topic) = (self.producer.withLock { $0 }, spec.votesTopic)
                 group.addTask {
                     try await producer.send(
                         topic: topic, key: Array(task.problemID.utf8), value: try WireFormat.encode(record))

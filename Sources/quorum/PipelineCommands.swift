@@ -66,24 +66,27 @@ struct WorkerCommand: AsyncParsableCommand {
             log("[worker \(workerName)] round \(round): sampling from M\(round - 1) (\(spec.servingFormat.rawValue))")
             return CountingSampler(base: sampler, tokenizer: tokenizer, counters: counters)
         }
-        // A throughput line every 15 s while sampling.
+        // A throughput line every 15 s while sampling, and a line when something went wrong.
         let reporter = Task {
-            var last = 0
+            var (last, lastTroubles) = (0, "")
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(15))
                 if Task.isCancelled { return }
                 let now = counters.value.problems
                 if now != last { log("[worker \(workerName)] \(counters.line)") }
-                last = now
+                let troubles = worker.stats.troubles
+                if troubles != lastTroubles { log("[worker \(workerName)] so far: \(troubles)") }
+                (last, lastTroubles) = (now, troubles)
             }
         }
         defer { reporter.cancel() }
         log("[worker \(workerName)] waiting for tasks of \(spec.name) on \(spec.tasksTopic)")
         try rethrowUnlessStopped(await awaitUntilStopped(Task { try await worker.run() }))
         await worker.close()
-        let lost = worker.stats.lostCommits
-        let lostLine = lost > 0 ? "; \(lost) commits lost to rebalances (their tasks were redelivered)" : ""
-        log("[worker \(workerName)] stopped after \(worker.stats.problems) problems; \(counters.line)\(lostLine)")
+        let troubles = worker.stats.troubles
+        log(
+            "[worker \(workerName)] stopped after \(worker.stats.problems) problems; \(counters.line)"
+                + (troubles.isEmpty ? "" : "; \(troubles)"))
     }
 }
 
@@ -108,7 +111,11 @@ struct SinkCommand: AsyncParsableCommand {
             kafka: spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties),
             groupID: group)
         configuration.leavesGroupOnClose = false  // see KafkaConsumerConfiguration.leavesGroupOnClose
-        let consumer = try KafkaConsumer(configuration: configuration, topics: [spec.votesTopic])
+        let consumer = try KafkaConsumer(
+            configuration: configuration, topics: [spec.votesTopic],
+            events: KafkaConsumerEvents(onRenew: {
+                log("[sink] \(spec.votesTopic) is back after an outage: consuming it with a new client")
+            }))
         let sink = KafkaPostgresSink(
             group: group, consumer: consumer, database: database, handler: VoteRecordHandler(), maxBatch: batch)
         log("[sink] storing \(spec.votesTopic) into PostgreSQL")

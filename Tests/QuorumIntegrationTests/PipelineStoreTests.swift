@@ -34,8 +34,55 @@ struct ArtifactStoreTests {
             try await client.execute(
                 "UPDATE artifact_chunks SET data = set_byte(data, 10, get_byte(data, 10) # 1) WHERE sha256 = \(digest) AND index = 2"
             )
+            let damage = await #expect(throws: ArtifactError.self) { try await store.get(digest) }
+            #expect(damage?.isDamage == true)
+            let missing = await #expect(throws: ArtifactError.self) {
+                try await store.get(String(repeating: "0", count: 64))
+            }
+            #expect(missing?.isDamage == false)
+
+            // Restoring writes every chunk again; a put would have trusted the damaged copy.
+            #expect(try await store.put(bytes) == digest)
             await #expect(throws: ArtifactError.self) { try await store.get(digest) }
-            await #expect(throws: ArtifactError.self) { try await store.get(String(repeating: "0", count: 64)) }
+            try await store.restore(bytes)
+            #expect(try await store.get(digest) == bytes)
+            #expect(try await client.query("SELECT count(*) FROM artifact_chunks WHERE sha256 = \(digest)")[0]
+                .decode(Int.self, at: 0) == 5)
+        }
+    }
+
+    @Test func aDamagedCheckpointIsMendedFromTheLocalCopyOnly() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let client = PostgresClient(url: url)
+            let store = PostgresArtifactStore(client: client, chunkBytes: 4096)
+            let model = TestStack.repositoryRoot.appendingPathComponent("Tests/QuorumIntegrationTests/Fixtures/tiny-arith").path
+            let name = TestStack.unique("mend").lowercased()
+            try await client.execute(
+                "INSERT INTO pipelines (name, spec, spec_sha256) VALUES (\(name), '{}'::jsonb, \(name))")
+            let checkpoints = ModelCheckpoints(database: client, store: store)
+            let published = try await checkpoints.publish(directory: model, pipeline: name, round: 0)
+            #expect(try await checkpoints.mendIfDamaged(pipeline: name, round: 0, localCopy: model) == .intact)
+
+            try await client.execute(
+                """
+                UPDATE artifact_chunks SET data = set_byte(data, 7, get_byte(data, 7) # 255)
+                WHERE sha256 = \(published.artifact) AND index = 1
+                """)
+            let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+            let withoutCopy = try await checkpoints.mendIfDamaged(pipeline: name, round: 0, localCopy: elsewhere)
+            guard case .damagedWithoutCopy(let reason) = withoutCopy else {
+                Issue.record("expected damage without a copy, got \(withoutCopy)")
+                return
+            }
+            #expect(reason.contains("damaged"))
+            #expect(try await checkpoints.mendIfDamaged(pipeline: name, round: 0, localCopy: model) == .restored)
+            #expect(try await checkpoints.mendIfDamaged(pipeline: name, round: 0, localCopy: model) == .intact)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(name + "-fetched").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try await checkpoints.fetch(pipeline: name, round: 0, into: folder)
+            #expect(
+                FileManager.default.contents(atPath: folder + "/model.safetensors")
+                    == FileManager.default.contents(atPath: model + "/model.safetensors"))
         }
     }
 
@@ -66,6 +113,8 @@ struct ArtifactStoreTests {
         damaged[5] ^= 0x80
         try Data(damaged).write(to: URL(fileURLWithPath: folder + "/" + digest))
         await #expect(throws: ArtifactError.self) { try await store.get(digest) }
+        try await store.restore(bytes)
+        #expect(try await store.get(digest) == bytes)
     }
 }
 

@@ -63,7 +63,10 @@ import Testing
     }
 
     @Test func anUnreachableBrokerIsTransientAMisconfiguredOneIsNot() {
-        for code in [KafkaError.Code.messageTimedOut, .transport, .allBrokersDown, .timedOut, .unknownTopicOrPartition] {
+        for code in [
+            KafkaError.Code.messageTimedOut, .transport, .allBrokersDown, .timedOut, .unknownTopicOrPartition, .unknownTopic,
+            .unknownPartition,
+        ] {
             #expect(KafkaError(code: code, message: "").isTransient, "\(code)")
         }
         for code in [KafkaError.Code.invalidConfiguration, .fatal, .unsupportedLibrary, .topicAlreadyExists] {
