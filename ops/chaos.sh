@@ -191,20 +191,21 @@ inflict() {  # fault, name, log; says what it did on stdout
     esac
 }
 
-# The manager fault runs the processes apart, as on several machines: manager, 2 workers, a sink.
-run_split() {  # name, log; kills the manager mid-round 1 and starts it again
-    local name="$1" out="$2" manager workers=()
+# The manager fault runs the processes apart, as on several machines: manager, 2 workers, a sink. The
+# manager is killed once round 1's tasks are out, and started again while the workers sample.
+run_split() {  # name, log
+    local name="$1" out="$2" manager members=()
     spec "$name" > "$WORK/$name.yaml"
     "$Q" manager "$WORK/$name.yaml" --work-directory "$WORK/$name" >> "$out" 2>&1 & manager=$!
-    wait_for 120 "sql \"SELECT 1 FROM pipelines WHERE name = '$name'\" | grep -q 1" || return 1
-    for i in 0 1; do "$Q" worker --pipeline "$name" --name "worker-$i" >> "$out" 2>&1 & workers+=($!); done
-    "$Q" sink --pipeline "$name" >> "$out" 2>&1 & workers+=($!)
-    wait_for 300 "mid_round $name 1" || return 1
+    wait_for 300 "sql \"SELECT 1 FROM rounds WHERE pipeline = '$name' AND number = 1 AND state = 'sampling'\" | grep -q 1" \
+        || return 1
     kill -9 "$manager"; wait "$manager" 2>/dev/null || true
-    echo "killed the manager in round 1 (workers and sink ran on), started it again"
+    for i in 0 1; do "$Q" worker --pipeline "$name" --name "worker-$i" >> "$out" 2>&1 & members+=($!); done
+    "$Q" sink --pipeline "$name" >> "$out" 2>&1 & members+=($!)
+    echo "killed the manager in round 1, started workers and the sink, then the manager again"
     local status=0
     "$Q" manager "$WORK/$name.yaml" --work-directory "$WORK/$name" >> "$out" 2>&1 || status=$?
-    kill "${workers[@]}" 2>/dev/null || true; wait "${workers[@]}" 2>/dev/null || true
+    kill "${members[@]}" 2>/dev/null || true; wait "${members[@]}" 2>/dev/null || true
     return $status
 }
 

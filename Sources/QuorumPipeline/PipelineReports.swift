@@ -126,7 +126,10 @@ public struct PipelineStatus: Encodable, Sendable {
     public var tasksLagByPartition: [PartitionLag]?
     public var votesLagByPartition: [PartitionLag]?
     public var problemsPerSecond: Double
+    /// Workers whose heartbeat is recent (see ``Heartbeat``), whatever the round is doing.
     public var activeWorkers: Int
+    /// Every worker and sink process that ever beat for this pipeline: live, dead or stopped.
+    public var members: [Member]
     public var samplingRound: Int?
     public var etaSeconds: Double?
 
@@ -147,7 +150,8 @@ public struct PipelineStatus: Encodable, Sendable {
             }
         }
         // Rates over the last minute, from when vote records were stored; ETA for the open round.
-        let (perMinute, activeWorkers) = try await manager.recentVotes(seconds: 60)
+        let (perMinute, _) = try await manager.recentVotes(seconds: 60)
+        let members = try await Heartbeat.members(of: spec.name, database: database)
         let rate = Double(perMinute) / 60
         let open = rounds.first { $0.state == .sampling }
         let eta = open.flatMap { rate > 0 ? Double($0.problems - $0.voted) / rate : nil }
@@ -157,7 +161,8 @@ public struct PipelineStatus: Encodable, Sendable {
             pipeline: spec.name, rounds: rounds, deadLetters: try await manager.deadLetters(),
             tasksLag: taskLags?.reduce(0) { $0 + $1.lag }, votesLag: voteLags?.reduce(0) { $0 + $1.lag },
             tasksLagByPartition: taskLags, votesLagByPartition: voteLags, problemsPerSecond: rate,
-            activeWorkers: activeWorkers, samplingRound: open?.round, etaSeconds: eta)
+            activeWorkers: members.filter { $0.role == "worker" && $0.state == .live }.count, members: members,
+            samplingRound: open?.round, etaSeconds: eta)
     }
 
     /// The status as lines of text.
@@ -172,12 +177,19 @@ public struct PipelineStatus: Encodable, Sendable {
         }
         let open = rounds.first { $0.round == samplingRound }
         lines.append(
-            String(format: "  rate %.2f problems/s over the last minute (%d workers)", problemsPerSecond, activeWorkers)
+            String(format: "  rate %.2f problems/s over the last minute (%d live workers)", problemsPerSecond, activeWorkers)
                 + (open.map { round in
                     " — round \(round.round): \(round.problems - round.voted) to go"
                         + (etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "")
                 } ?? ""))
         lines.append("  dead letters \(deadLetters)")
+        // Every live member; of the dead and stopped ones, the ten heard from last.
+        let live = members.filter { $0.state == .live }
+        let gone = members.filter { $0.state != .live }.sorted { $0.lastSeen > $1.lastSeen }.prefix(10)
+        lines.append("  members: \(live.count) live, \(members.count - live.count) dead or stopped")
+        for member in live + gone {
+            lines.append("    \(member.line)")
+        }
         func describe(_ title: String, _ lags: [PartitionLag]?) -> String {
             guard let lags else { return "  \(title): topic not found" }
             let parts = lags.map { "p\($0.partition) \($0.lag)" }.joined(separator: ", ")

@@ -7,6 +7,8 @@ import SCPO
 
 /// What a worker has done so far.
 public struct WorkerStatistics: Sendable, Equatable, Codable {
+    /// The round of the tasks last taken (nil before the first).
+    public var round: Int?
     /// Problems voted and published.
     public var problems = 0
     /// Responses sampled.
@@ -103,7 +105,10 @@ public final class Worker: Sendable {
             var (tasks, done) = try await nextBatch()
             var undelivered: [KafkaMessage] = []
             for (round, group) in Dictionary(grouping: tasks, by: { $0.task.round }).sorted(by: { $0.key < $1.key }) {
-                if current?.round != round { current = (round, try await sampler(for: round)) }
+                if current?.round != round {
+                    current = (round, try await sampler(for: round))
+                    statistics.withLock { $0.round = round }
+                }
                 if let sampler = current?.sampler {
                     do { try await process(group, sampler: sampler) } catch let error as KafkaError
                         where error.isTransient || error.code == .fatal

@@ -19,11 +19,23 @@ extension ModelSampler {
 }
 
 /// Sampling counters of one worker process.
-public struct SamplingCounters: Sendable {
+public struct SamplingCounters: Sendable, Codable {
     public var problems = 0
     public var samples = 0
     public var tokens = 0
+    /// Seconds spent inside the sampler.
     public var seconds = 0.0
+}
+
+/// What a worker's heartbeat reports: its pipeline counters and its sampling throughput.
+public struct WorkerCounters: Sendable, Encodable {
+    public var worker: WorkerStatistics
+    public var sampling: SamplingCounters
+    /// Creates the report.
+    public init(worker: WorkerStatistics, sampling: SamplingCounters) {
+        self.worker = worker
+        self.sampling = sampling
+    }
 }
 
 /// Wraps a sampler to count what it produced (responses re-tokenized, ≈ 4 M tokens/s) and the

@@ -15,7 +15,7 @@ struct ArtifactsCommand: AsyncParsableCommand {
         func run() async throws {
             let store = PostgresArtifactStore(client: endpoints.database)
             let listings = try await store.list()
-            if json { try printJSON(listings) } else { for listing in listings { print(listing.line) } }
+            if json { try printJSON(["artifacts": listings]) } else { for listing in listings { print(listing.line) } }
         }
     }
 

@@ -29,7 +29,7 @@ struct RoundsCommand: AsyncParsableCommand {
     func run() async throws {
         let database = endpoints.database
         _ = try await PipelineSpec.registered(pipeline, database: database)
-        if json { return try printJSON(try await RoundSummary.load(pipeline: pipeline, database: database)) }
+        if json { return try printJSON(["rounds": try await RoundSummary.load(pipeline: pipeline, database: database)]) }
         try await printRoundsTable(pipeline: pipeline, database: database)
     }
 }

@@ -80,9 +80,14 @@ struct WorkerCommand: AsyncParsableCommand {
             }
         }
         defer { reporter.cancel() }
+        let heartbeat = Heartbeat(database: database, pipeline: spec.name, role: "worker", name: workerName)
+        let beating = Task { await heartbeat.run { (worker.stats.round, WorkerCounters(worker: worker.stats, sampling: counters.value)) } }
         log("[worker \(workerName)] waiting for tasks of \(spec.name) on \(spec.tasksTopic)")
         try rethrowUnlessStopped(await awaitUntilStopped(Task { try await worker.run() }))
+        beating.cancel()
         await worker.close()
+        await heartbeat.beat(
+            round: worker.stats.round, counters: WorkerCounters(worker: worker.stats, sampling: counters.value), stopped: true)
         let troubles = worker.stats.troubles
         log(
             "[worker \(workerName)] stopped after \(worker.stats.problems) problems; \(counters.line)"
@@ -130,8 +135,12 @@ struct SinkCommand: AsyncParsableCommand {
             }
         }
         defer { reporter.cancel() }
+        let heartbeat = Heartbeat(database: database, pipeline: spec.name, role: "sink", name: "sink")
+        let beating = Task { await heartbeat.run { (nil, sink.stats) } }
         try rethrowUnlessStopped(await awaitUntilStopped(Task { try await sink.run() }))
+        beating.cancel()
         await consumer.close()
+        await heartbeat.beat(round: nil, counters: sink.stats, stopped: true)
         log("[sink] stopped: \(sink.stats.line)")
     }
 }
@@ -144,13 +153,35 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var endpoints: EndpointOptions
     @Option(help: "The pipeline's name.") var pipeline: String
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Redraw every --interval seconds until stopped (Ctrl-C).") var watch = false
+    @Option(help: "Seconds between redraws with --watch.") var interval = 2.0
+
+    func validate() throws {
+        guard interval >= 0.2, interval <= 3600 else { throw ValidationError("--interval must be 0.2 to 3600 seconds") }
+        if watch && json { throw ValidationError("--watch redraws text; leave out --json (or call status --json in a loop)") }
+    }
 
     func run() async throws {
         let (resolved, database) = (endpoints.resolved, endpoints.database)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
-        let status = try await PipelineStatus.load(
-            spec: spec, database: database,
-            kafka: spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties))
-        if json { try printJSON(status) } else { for line in status.lines { print(line) } }
+        let kafka = spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties)
+        guard watch else {
+            let status = try await PipelineStatus.load(spec: spec, database: database, kafka: kafka)
+            if json { try printJSON(status) } else { for line in status.lines { print(line) } }
+            return
+        }
+        try rethrowUnlessStopped(
+            await awaitUntilStopped(
+                Task {
+                    while !Task.isCancelled {
+                        let status = try await PipelineStatus.load(spec: spec, database: database, kafka: kafka)
+                        let clock = Date().formatted(date: .omitted, time: .standard)
+                        // Home, clear the screen, draw.
+                        let screen = (status.lines + ["", "\(clock) · every \(interval) s · Ctrl-C stops"])
+                            .joined(separator: "\n")
+                        FileHandle.standardOutput.write(Data(("\u{1B}[H\u{1B}[2J" + screen + "\n").utf8))
+                        try await Task.sleep(for: .seconds(interval))
+                    }
+                }))
     }
 }

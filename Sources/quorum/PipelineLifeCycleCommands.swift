@@ -16,7 +16,7 @@ struct PipelineCommand: AsyncParsableCommand {
         func run() async throws {
             let database = endpoints.database
             let pipelines = try await PipelineListing.load(database: database)
-            if json { try printJSON(pipelines) } else { for pipeline in pipelines { print(pipeline.line) } }
+            if json { try printJSON(["pipelines": pipelines]) } else { for pipeline in pipelines { print(pipeline.line) } }
         }
     }
 

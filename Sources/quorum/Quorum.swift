@@ -84,11 +84,32 @@ struct EndpointOptions: ParsableArguments {
     var forwardedKafkaFlags: [String] { kafkaPropertyFlags.flatMap { ["--kafka-property", $0] } }
 }
 
-/// Prints a value as pretty, key-sorted JSON on standard output.
+/// The version of every `--json` output's shape; raised when a key is renamed or removed.
+let jsonSchemaVersion = 1
+
+/// Prints a command's `--json` output: one object with snake_case keys, sorted, and `schema_version`.
+/// A list goes under a key that names it (`printJSON(["rounds": rounds])`).
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    print(String(decoding: try encoder.encode(Versioned(value: value)), as: UTF8.self))
+}
+
+/// A bare list has no room for `schema_version`: name it.
+@available(*, unavailable, message: "name the list: printJSON([\"rounds\": rows])")
+func printJSON<Element: Encodable>(_ value: [Element]) throws {}
+
+/// A JSON object with `schema_version` beside the value's own keys.
+private struct Versioned<Value: Encodable>: Encodable {
+    let value: Value
+    private enum Key: String, CodingKey { case schemaVersion }
+
+    func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(jsonSchemaVersion, forKey: .schemaVersion)
+    }
 }
 
 /// A command's failure: what is wrong and what to do, printed as `Error: <message>` without usage text.

@@ -150,6 +150,17 @@ struct CrashTests {
                 first.output.contains("worker-0 (pid \(worker0)) killed by signal 9; restarted it as pid")
             }
             #expect(restarted, "quorum run did not restart its killed worker: \(first.output)")
+            // Heartbeats: within three missed beats the killed worker shows as dead, its successor as live.
+            let restartedPID = try Self.restartedPID(first.output, of: "worker-0")
+            let noticed = try await waitFor(seconds: 25) {
+                let members = try await Heartbeat.members(of: name, database: database)
+                let old = members.first { $0.pid == Int(worker0) }
+                let new = members.first { $0.pid == restartedPID }
+                return old?.state == .dead && new?.state == .live
+            }
+            let members = try await Heartbeat.members(of: name, database: database)
+            #expect(noticed, "heartbeats after kill -9: \(members.map(\.line))")
+            #expect(members.filter { $0.role == "sink" && $0.state == .live }.count == 1)
 
             // Now kill quorum run itself, in the middle of the round.
             let stateAtKill = try await database.query(
@@ -199,7 +210,8 @@ struct CrashTests {
             let rounds = try TestStack.runQuorum(["rounds", "--pipeline", name, "--postgres-url", url, "--json"])
             #expect(rounds.status == 0, "\(rounds.output)")
             let table = try #require(
-                try JSONSerialization.jsonObject(with: Data(rounds.output.utf8)) as? [[String: Any]])
+                (try JSONSerialization.jsonObject(with: Data(rounds.output.utf8)) as? [String: Any])?["rounds"]
+                    as? [[String: Any]])
             #expect(table.map { $0["round"] as? Int } == [0, 1, 2])
             try #require(table.count == 3)
             #expect(table[1]["pairs"] as? Int == pairsInRound1)
@@ -214,10 +226,13 @@ struct CrashTests {
             let report = try #require(
                 try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
             #expect((report["rounds"] as? [[String: Any]])?.count == 2)
-            #expect(report["deadLetters"] as? Int == 1)
-            #expect((report["tasksLagByPartition"] as? [[String: Any]])?.count == 2)
-            #expect((report["votesLagByPartition"] as? [[String: Any]])?.count == 2)
-            #expect(report["samplingRound"] == nil, "no round is sampling any more")
+            #expect(report["schema_version"] as? Int == 1)
+            #expect(report["dead_letters"] as? Int == 1)
+            #expect((report["tasks_lag_by_partition"] as? [[String: Any]])?.count == 2)
+            #expect((report["votes_lag_by_partition"] as? [[String: Any]])?.count == 2)
+            #expect(report["sampling_round"] == nil, "no round is sampling any more")
+            let reported = try #require(report["members"] as? [[String: Any]])
+            #expect(reported.contains { $0["role"] as? String == "worker" && $0["state"] as? String == "dead" })
             let exported = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).jsonl")
             defer { try? FileManager.default.removeItem(at: exported) }
             let export = try TestStack.runQuorum([
@@ -245,6 +260,13 @@ struct CrashTests {
     }
 
     /// `[run] started 2 workers and the sink (sink pid 1, worker-0 pid 2, worker-1 pid 3)`.
+    /// The pid `quorum run` restarted `name` as ("… killed by signal 9; restarted it as pid N").
+    static func restartedPID(_ output: String, of name: String) throws -> Int {
+        let line = try #require(output.split(separator: "\n").first { $0.contains("\(name) (pid") && $0.contains("restarted it as pid") })
+        let tail = try #require(line.range(of: "restarted it as pid ")).upperBound
+        return try #require(Int(line[tail...].prefix { $0.isNumber }))
+    }
+
     static func childPIDs(_ output: String) throws -> [String: Int32] {
         guard let line = output.split(separator: "\n").first(where: { $0.contains("[run] started ") }),
             let open = line.firstIndex(of: "("), let close = line.firstIndex(of: ")")

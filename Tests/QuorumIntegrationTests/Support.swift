@@ -41,9 +41,11 @@ enum TestStack {
     }
 
     /// Runs the `quorum` executable; returns its exit status and everything it printed.
-    static func runQuorum(_ arguments: [String], environment: [String: String] = [:]) throws -> (
-        status: Int32, output: String
-    ) {
+    /// Runs the built `quorum`; `output` holds standard output and standard error together, unless
+    /// `separateErrors` keeps standard error out of it (for output that must parse).
+    static func runQuorum(_ arguments: [String], environment: [String: String] = [:], separateErrors: Bool = false)
+        throws -> (status: Int32, output: String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: quorumExecutable)
         process.arguments = arguments
@@ -53,7 +55,7 @@ enum TestStack {
         let handle = try FileHandle(forWritingTo: output)
         defer { try? FileManager.default.removeItem(at: output) }
         process.standardOutput = handle
-        process.standardError = handle
+        process.standardError = separateErrors ? FileHandle.nullDevice : handle
         try process.run()
         process.waitUntilExit()
         try handle.close()
