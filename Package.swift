@@ -160,6 +160,12 @@ let package = Package(
             name: "QuorumPipelineTests",
             dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO", "QuorumKafka", "QuorumStore"]),
         .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "GGUF", "NeuZip", "QuorumCore", "QuorumPipeline", "QuorumTasks", "QuorumTokenizer", "QuorumVoting",
+                "SafeTensors",
+            ]),
+        .testTarget(
             name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumModel", "QuorumQuant", "QuorumServing"]),
         // Tests against the real PostgreSQL server and the real broker (started by ops/test.sh).
         .testTarget(
