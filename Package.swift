@@ -35,6 +35,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
     ],
     targets: [
         // C libraries, at the bottom.
@@ -100,7 +103,17 @@ let package = Package(
             dependencies: [
                 "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumTasks", "QuorumDigest", "QuorumVoting",
                 "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTraining", "NeuZip", "SCPO", "QuorumServing",
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // Metrics of a long-running process (recorded through swift-metrics) served as Prometheus text.
+        .target(
+            name: "QuorumMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
             ],
             swiftSettings: swiftSettings),
 
@@ -129,7 +142,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
-                "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench", "CQuantKernels",
+                "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench", "CQuantKernels", "QuorumMetrics",
             ],
             swiftSettings: swiftSettings),
 
@@ -159,6 +172,9 @@ let package = Package(
         .testTarget(
             name: "QuorumPipelineTests",
             dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO", "QuorumKafka", "QuorumStore"]),
+        .testTarget(
+            name: "QuorumMetricsTests",
+            dependencies: ["QuorumMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]),
         .testTarget(
             name: "FuzzTests",
             dependencies: [

@@ -131,23 +131,29 @@ finish() {  # waits (at most 5 minutes) for the run to end by itself; returns it
     return $status
 }
 
-# Produces raw messages with the broker's own client library (bad input nobody's code made).
+# Produces raw messages with the broker's own client library (bad input nobody's code made); prints
+# how many the broker accepted (it may refuse the oversized one).
 inject() {  # topic
     "$PYTHON" - "$BROKERS" "$1" <<'EOF'
 import sys
 from confluent_kafka import Producer
 brokers, topic = sys.argv[1], sys.argv[2]
-p = Producer({"bootstrap.servers": brokers})
+p = Producer({"bootstrap.servers": brokers, "message.max.bytes": 4_000_000})
 bad = [
     b"{not json",                                            # malformed
     b'{"pipeline": 7, "round": "one"}',                      # wrong schema
-    b'{"k": 3000000000, "round": 1}',                        # out of range
+    b'{"schema": 1, "k": 3000000000, "round": 1}',           # out of range
     b"\x00\xff" * 600_000,                                   # oversized binary (1.2 MB)
     b"",                                                     # empty
 ]
+delivered = []
 for value in bad:
-    p.produce(topic, key=b"chaos", value=value)
+    try:
+        p.produce(topic, key=b"chaos", value=value, on_delivery=lambda err, msg: delivered.append(err is None))
+    except Exception as error:
+        print(f"not sent: {error}", file=sys.stderr)
 p.flush(30)
+print(sum(delivered))
 EOF
 }
 
@@ -179,8 +185,10 @@ inflict() {  # fault, name, log; says what it did on stdout
             echo "killed PostgreSQL (pid $pid) in round 1 and started it again" ;;
         poison)
             wait_for 300 "mid_round $name 1" || return 1
-            inject "quorum.$name.tasks"; inject "quorum.$name.votes"
-            echo "injected 5 malformed, wrong-schema, out-of-range, oversized and empty messages into each topic" ;;
+            local tasks votes
+            tasks=$(inject "quorum.$name.tasks"); votes=$(inject "quorum.$name.votes")
+            echo $((tasks + votes)) > "$WORK/$name.expected-dead"
+            echo "injected malformed, wrong-schema, out-of-range, oversized and empty messages: $tasks reached the tasks topic, $votes the votes topic" ;;
         checkpoint)
             wait_for 300 "mid_round $name 2" || return 1
             sql "UPDATE artifact_chunks SET data = overlay(data placing '\\xdeadbeef'::bytea from 100)
@@ -256,7 +264,12 @@ for fault in $FAULTS; do
             result="FAIL ($differing differ; $(summary "$name"))"
         else
             dead=$(sql "SELECT count(*) FROM dead_letters WHERE topic LIKE 'quorum.$name.%'")
-            result="pass (${seconds} s, $dead dead letters)"
+            expected=$(cat "$WORK/$name.expected-dead" 2>/dev/null || echo 0)
+            if [ "$dead" -ne "$expected" ]; then
+                result="FAIL ($dead dead letters, expected $expected)"
+            else
+                result="pass (${seconds} s, $dead dead letters)"
+            fi
         fi
         case "$result" in FAIL*) failures=$((failures + 1)); log "$name: $result; log: $out"; tail -15 "$out" >&2 ;; esac
         log "$name: $what → $result"

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 public import QuorumKafka
 public import QuorumStore
@@ -72,6 +73,7 @@ public final class KafkaPostgresSink: Sendable {
     /// failing message is dead-lettered; about half a minute with the back-off.
     private let transientRetries: Int
     private let statistics = Mutex(SinkStatistics())
+    private let metrics: SinkMetrics
 
     /// Creates a sink over a consumer that is already subscribed.
     public init(
@@ -85,6 +87,7 @@ public final class KafkaPostgresSink: Sendable {
         self.handler = handler
         self.maxBatch = maxBatch
         self.maxWaitMilliseconds = maxWaitMilliseconds
+        metrics = SinkMetrics(group: group)
     }
 
     /// Counters so far.
@@ -114,7 +117,10 @@ public final class KafkaPostgresSink: Sendable {
         let positions = try await store(batch)
         // A commit lost to a rebalance is harmless: PostgreSQL holds the positions, and the
         // partitions' new owner starts from them.
-        if try await !consumer.commitUnlessRebalanced(positions) { statistics.withLock { $0.lostCommits += 1 } }
+        if try await !consumer.commitUnlessRebalanced(positions) {
+            statistics.withLock { $0.lostCommits += 1 }
+            metrics.lostCommits.increment()
+        }
         return batch.count
     }
 
@@ -133,6 +139,7 @@ public final class KafkaPostgresSink: Sendable {
                 let (counts, positions) = try await database.withTransaction { [group, handler] db in
                     try Self.apply(batch, group: group, handler: handler, retryTransient: retryTransient, db: db)
                 }
+                metrics.record(counts, seconds: (ContinuousClock.now - started) / .seconds(1))
                 statistics.withLock {
                     $0.applied += counts.applied
                     $0.skippedAsDuplicate += counts.skippedAsDuplicate
@@ -146,6 +153,7 @@ public final class KafkaPostgresSink: Sendable {
                 return positions
             } catch let error as PostgresError {
                 statistics.withLock { $0.retries += 1 }
+                metrics.retries.increment()
                 if Task.isCancelled { throw error }
                 if !error.code.isConnectionLoss { transientFailures += 1 }
                 try await Task.sleep(for: .seconds(delay))
@@ -210,6 +218,32 @@ public final class KafkaPostgresSink: Sendable {
                 KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: next))
         }
         return (counts, positions)
+    }
+}
+
+/// A sink's metrics: `quorum_sink_records_total` by outcome (stored, seen_before, dead_letter),
+/// batches, retried batches, lost commits, and the seconds of each batch transaction.
+struct SinkMetrics: Sendable {
+    let stored, seenBefore, deadLettered, batches, retries, lostCommits: Counter
+    let batchSeconds: Recorder
+
+    init(group: String) {
+        let group = [("group", group)]
+        stored = Counter(label: "quorum_sink_records_total", dimensions: group + [("outcome", "stored")])
+        seenBefore = Counter(label: "quorum_sink_records_total", dimensions: group + [("outcome", "seen_before")])
+        deadLettered = Counter(label: "quorum_sink_records_total", dimensions: group + [("outcome", "dead_letter")])
+        batches = Counter(label: "quorum_sink_batches_total", dimensions: group)
+        retries = Counter(label: "quorum_sink_batch_retries_total", dimensions: group)
+        lostCommits = Counter(label: "quorum_sink_lost_commits_total", dimensions: group)
+        batchSeconds = Recorder(label: "quorum_sink_batch_seconds", dimensions: group, aggregate: true)
+    }
+
+    func record(_ counts: SinkStatistics, seconds: Double) {
+        stored.increment(by: counts.applied)
+        seenBefore.increment(by: counts.skippedAsDuplicate + counts.reapplied)
+        deadLettered.increment(by: counts.deadLettered)
+        batches.increment()
+        batchSeconds.record(seconds)
     }
 }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 public import QuorumKafka
 import QuorumModel
@@ -229,6 +230,10 @@ public struct PipelineRunner: Sendable {
             try Task.checkCancellation()
             let progress = try await manager.progress(round)
             let (decision, progressed) = watch.observe(voted: progress.voted, problems: progress.problems, now: .now)
+            Gauge(label: "quorum_round_voted_problems", dimensions: [("pipeline", spec.name), ("round", "\(round)")])
+                .record(progress.voted)
+            Gauge(label: "quorum_round_problems", dimensions: [("pipeline", spec.name), ("round", "\(round)")])
+                .record(progress.problems)
             if progressed {
                 let seconds = Double((ContinuousClock.now - started).components.seconds)
                 let rate = seconds > 0 ? Double(progress.voted) / seconds : 0

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 public import QuorumKafka
 import QuorumStore
@@ -18,6 +19,8 @@ public struct WorkerStatistics: Sendable, Equatable, Codable {
     public var unreadableTasks = 0
     /// Attempts to load a round's model that failed for a reason that may pass (and were retried).
     public var modelRetries = 0
+    /// Why the last of them failed.
+    public var modelError: String?
     /// Tasks whose vote records could not be delivered because the broker was unreachable (left
     /// uncommitted, to be sampled again).
     public var undelivered = 0
@@ -37,10 +40,24 @@ extension WorkerStatistics {
             (undelivered, "tasks undelivered (the broker was unreachable; they are sampled again)"),
             (producerRenewals, "producers renewed"),
             (consumerRenewals, "consumers renewed after an outage"),
-            (modelRetries, "model loads retried"),
+            (modelRetries, "model loads retried" + (modelError.map { " (last: \($0))" } ?? "")),
             (unreadableTasks, "tasks dead-lettered"),
             (lostCommits, "commits lost to rebalances (their tasks were redelivered)"),
         ].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+    }
+}
+
+/// A worker's trouble counters as metrics: `quorum_worker_{undelivered_tasks,model_retries,
+/// dead_letters,producer_renewals,lost_commits}_total`.
+struct WorkerMetrics: Sendable {
+    let undelivered, modelRetries, deadLetters, producerRenewals, lostCommits: Counter
+
+    init(dimensions: [(String, String)]) {
+        undelivered = Counter(label: "quorum_worker_undelivered_tasks_total", dimensions: dimensions)
+        modelRetries = Counter(label: "quorum_worker_model_retries_total", dimensions: dimensions)
+        deadLetters = Counter(label: "quorum_worker_dead_letters_total", dimensions: dimensions)
+        producerRenewals = Counter(label: "quorum_worker_producer_renewals_total", dimensions: dimensions)
+        lostCommits = Counter(label: "quorum_worker_lost_commits_total", dimensions: dimensions)
     }
 }
 
@@ -61,6 +78,7 @@ public final class Worker: Sendable {
     private let deadLetter: @Sendable (KafkaMessage, String) async -> Void
     private let maxProblemsPerBatch: Int
     private let statistics = Mutex(WorkerStatistics())
+    private let metrics: WorkerMetrics
 
     /// Creates a worker. `samplerForRound(r)` returns the sampler of the model that round `r`
     /// samples from (M_{r−1}); it is asked again whenever the round changes, and throws
@@ -86,6 +104,7 @@ public final class Worker: Sendable {
         configuration.leavesGroupOnClose = false
         consumer = try KafkaConsumer(configuration: configuration, topics: [spec.tasksTopic])
         self.kafka = kafka
+        metrics = WorkerMetrics(dimensions: [("pipeline", spec.name), ("worker", name)])
         producer = Mutex(try KafkaProducer(configuration: kafka))
     }
 
@@ -117,6 +136,7 @@ public final class Worker: Sendable {
                         // uncommitted (a restarted worker gets them again, and the round manager re-publishes
                         // what stays without a vote), and a new producer sends the next ones.
                         statistics.withLock { $0.undelivered += group.count }
+                        metrics.undelivered.increment(by: group.count)
                         undelivered += group.map(\.message)
                         await renewProducer()
                         continue
@@ -145,7 +165,11 @@ public final class Worker: Sendable {
         while true {
             do { return try await samplerForRound(round) } catch is CheckpointNotPublished { return nil } catch {
                 if Task.isCancelled { throw error }
-                statistics.withLock { $0.modelRetries += 1 }
+                metrics.modelRetries.increment()
+                statistics.withLock {
+                    $0.modelRetries += 1
+                    $0.modelError = String(describing: error)
+                }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(30))
             }
@@ -155,6 +179,7 @@ public final class Worker: Sendable {
     /// Sets a task aside with the reason.
     private func reject(_ message: KafkaMessage, _ reason: String) async {
         statistics.withLock { $0.unreadableTasks += 1 }
+        metrics.deadLetters.increment()
         await deadLetter(message, reason)
     }
 
@@ -195,6 +220,7 @@ public final class Worker: Sendable {
                 return current
             }
             statistics.withLock { $0.producerRenewals += 1 }
+            metrics.producerRenewals.increment()
             await old.close(timeoutMilliseconds: 0)
         } catch {
             // Keep the old one; the next failed delivery tries again.
@@ -205,7 +231,10 @@ public final class Worker: Sendable {
     /// e.g. on a CPU-starved machine) is counted and skipped: the tasks go to their new owner again,
     /// and the vote records they produce twice are stored once (the sink's handler is idempotent).
     private func commit(_ positions: [KafkaTopicPartitionOffset]) async throws {
-        if try await !consumer.commitUnlessRebalanced(positions) { statistics.withLock { $0.lostCommits += 1 } }
+        if try await !consumer.commitUnlessRebalanced(positions) {
+            statistics.withLock { $0.lostCommits += 1 }
+            metrics.lostCommits.increment()
+        }
     }
 
     /// Up to ``maxProblemsPerBatch`` readable tasks, and the unreadable messages polled with them

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import QuorumServing
 public import QuorumTokenizer
@@ -69,12 +70,22 @@ public final class CountingSampler: ResponseSampler {
     }
 }
 
-/// Counters shared between the sampler and the progress line.
+/// Counters shared between the sampler and the progress line, also recorded as metrics
+/// (`quorum_worker_{problems,samples,tokens}_total` and the `quorum_worker_sampling_seconds` of each call).
 public final class SharedCounters: Sendable {
-    /// Counters at zero.
-    public init() {}
-
     private let state = Mutex(SamplingCounters())
+    private let problems: Counter
+    private let samples: Counter
+    private let tokens: Counter
+    private let latency: Recorder
+
+    /// Counters at zero; `dimensions` label the metrics (pipeline, worker, serving format).
+    public init(dimensions: [(String, String)] = []) {
+        problems = Counter(label: "quorum_worker_problems_total", dimensions: dimensions)
+        samples = Counter(label: "quorum_worker_samples_total", dimensions: dimensions)
+        tokens = Counter(label: "quorum_worker_tokens_total", dimensions: dimensions)
+        latency = Recorder(label: "quorum_worker_sampling_seconds", dimensions: dimensions, aggregate: true)
+    }
 
     /// Adds `more` to the counts.
     public func add(_ more: SamplingCounters) {
@@ -84,6 +95,10 @@ public final class SharedCounters: Sendable {
             $0.tokens += more.tokens
             $0.seconds += more.seconds
         }
+        problems.increment(by: more.problems)
+        samples.increment(by: more.samples)
+        tokens.increment(by: more.tokens)
+        latency.record(more.seconds)
     }
 
     /// The counts so far.

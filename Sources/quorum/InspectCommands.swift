@@ -90,6 +90,7 @@ struct ManagerCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline spec (or give --pipeline).") var spec: String?
     @Option(help: "A pipeline already registered in PostgreSQL (instead of a spec file).") var pipeline: String?
     @Option(help: "Where model folders are kept between steps.") var workDirectory: String?
+    @OptionGroup var metrics: MetricsOptions
 
     func validate() throws {
         guard (spec == nil) != (pipeline == nil) else {
@@ -98,6 +99,8 @@ struct ManagerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let serving = metrics.start(role: "manager")
+        defer { serving?.cancel() }
         let spec: PipelineSpec
         if let path = self.spec {
             spec = try PipelineSpec.load(path: path)

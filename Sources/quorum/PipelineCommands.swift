@@ -33,6 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Problems sampled together in one batch (× k sequences).") var batch = 4
     @Option(help: "Threads for the model's matrix products (default: every core; quorum run shares them out).")
     var threads: Int?
+    @OptionGroup var metrics: MetricsOptions
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
@@ -45,7 +46,11 @@ struct WorkerCommand: AsyncParsableCommand {
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let checkpoints = ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database))
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let counters = SharedCounters()
+        let serving = metrics.start(role: "worker \(workerName)")
+        defer { serving?.cancel() }
+        let counters = SharedCounters(dimensions: [
+            ("pipeline", spec.name), ("worker", workerName), ("format", spec.servingFormat.rawValue),
+        ])
         let worker = try Worker(
             spec: spec, name: workerName,
             kafka: spec.kafkaConfiguration(brokers: resolved.kafkaBrokers, extra: try endpoints.kafkaProperties),
@@ -107,8 +112,11 @@ struct SinkCommand: AsyncParsableCommand {
     @OptionGroup var endpoints: EndpointOptions
     @Option(help: "The pipeline's name.") var pipeline: String
     @Option(help: "Records per transaction at most.") var batch = 500
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
+        let serving = metrics.start(role: "sink")
+        defer { serving?.cancel() }
         let (resolved, database) = (endpoints.resolved, endpoints.database)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let group = "quorum.\(spec.name).sink"

@@ -21,9 +21,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Worker processes to start here (default: the spec's workers).") var workers: Int?
     @Option(help: "Where model folders are kept between steps.") var workDirectory: String?
     @Option(help: "How often each worker (or the sink) is started again after it died.") var maxRestarts = 5
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let spec = try PipelineSpec.load(path: self.spec)
+        let serving = metrics.start(role: "run")
+        defer { serving?.cancel() }
         let (runner, resolved) = try await PipelineRunner.prepared(
             spec: spec, postgresURL: endpoints.postgresURL, kafkaBrokers: endpoints.kafkaBrokers,
             kafkaProperties: try endpoints.kafkaProperties, workDirectory: workDirectory, log: { log($0) })
@@ -33,7 +36,8 @@ struct RunCommand: AsyncParsableCommand {
             "--pipeline", spec.name, "--postgres-url", resolved.postgresURL, "--kafka-brokers", resolved.kafkaBrokers,
         ] + endpoints.forwardedKafkaFlags
         let supervisor = Supervisor(maxRestarts: maxRestarts, log: { log($0) })
-        try supervisor.start(name: "sink", arguments: ["sink"] + flags)
+        // Metrics: this process on --metrics-port, the sink one above, worker i at i + 2 above.
+        try supervisor.start(name: "sink", arguments: ["sink"] + flags + metrics.forwarded(offset: 1))
         // Workers on this machine share its cores: more threads than cores would make their thread
         // pools spin against each other.
         let count = workers ?? spec.workers
@@ -41,7 +45,8 @@ struct RunCommand: AsyncParsableCommand {
         for index in 0..<count {
             try supervisor.start(
                 name: "worker-\(index)",
-                arguments: ["worker", "--name", "worker-\(index)", "--threads", "\(threads)"] + flags)
+                arguments: ["worker", "--name", "worker-\(index)", "--threads", "\(threads)"] + flags
+                    + metrics.forwarded(offset: UInt16(2 + index)))
         }
         log("[run] started \(supervisor.summary) (logs: \(ChildProcess.logDirectory))")
         let rounds = Task { try await runner.runRounds() }
