@@ -126,6 +126,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // `quorum dashboard`: one live page over PostgreSQL.
+        .target(
+            name: "QuorumDashboard",
+            dependencies: [
+                "QuorumPipeline", "QuorumExperiments", "QuorumStore",
+                .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
+            ],
+            swiftSettings: swiftSettings),
+
         // Benchmarks: one type per `quorum bench` command, each returning an Encodable report.
         .target(
             name: "QuorumBench",
@@ -143,6 +152,7 @@ let package = Package(
                 "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
                 "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench", "CQuantKernels", "QuorumMetrics",
+                "QuorumDashboard",
             ],
             swiftSettings: swiftSettings),
 

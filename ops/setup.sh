@@ -21,7 +21,8 @@ log() { printf '[setup] %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(postgresql libpq-dev librdkafka-dev libopenblas-dev python3-venv pkg-config)
+# chromium: the dashboard's test loads the page in a real (headless) browser.
+APT_PACKAGES=(postgresql libpq-dev librdkafka-dev libopenblas-dev python3-venv pkg-config chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

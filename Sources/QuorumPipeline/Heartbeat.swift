@@ -100,14 +100,16 @@ public struct Heartbeat: Sendable {
         let deadAfter = Double(deadAfter.components.seconds)
         return try await database.query(
             """
-            SELECT role, name, host, pid, extract(epoch FROM started_at)::double precision AS started,
-                   extract(epoch FROM last_seen)::double precision AS seen,
-                   extract(epoch FROM now() - last_seen)::double precision AS silent,
-                   round, counters::text AS counters,
-                   CASE WHEN stopped_at IS NOT NULL THEN 'stopped'
-                        WHEN last_seen < now() - make_interval(secs => \(deadAfter)) THEN 'dead'
-                        ELSE 'live' END AS state
-            FROM members WHERE pipeline = \(pipeline)
+            SELECT * FROM (
+                SELECT role, name, host, pid, started_at, extract(epoch FROM started_at)::double precision AS started,
+                       extract(epoch FROM last_seen)::double precision AS seen,
+                       extract(epoch FROM now() - last_seen)::double precision AS silent,
+                       round, counters::text AS counters,
+                       CASE WHEN stopped_at IS NOT NULL THEN 'stopped'
+                            WHEN last_seen < now() - make_interval(secs => \(deadAfter)) THEN 'dead'
+                            ELSE 'live' END AS state
+                FROM members WHERE pipeline = \(pipeline)
+            ) AS m
             ORDER BY state = 'live' DESC, role, name, started_at
             """
         ).map { row in

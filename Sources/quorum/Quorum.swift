@@ -17,6 +17,7 @@ struct Quorum: AsyncParsableCommand {
         subcommands: [
             StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
             RunCommand.self, ManagerCommand.self, PipelineCommand.self, ArtifactsCommand.self, RoundsCommand.self,
+            DashboardCommand.self,
             PairsCommand.self,
             TaskCommand.self,
             TokenizerCommand.self, TrainCommand.self, EvalCommand.self, VoteCommand.self, CkptCommand.self,
