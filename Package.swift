@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
     ],
@@ -87,7 +88,8 @@ let package = Package(
 
         // Infrastructure clients.
         .target(
-            name: "QuorumKafka", dependencies: ["CRdKafka"], swiftSettings: swiftSettings,
+            name: "QuorumKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\(packageRoot)/.quorum/lib"])]),
         .target(name: "QuorumStore", dependencies: ["CLibPQ", "QuorumDigest"], swiftSettings: swiftSettings),
         .target(name: "QuorumStack", swiftSettings: swiftSettings),
@@ -105,6 +107,11 @@ let package = Package(
                 "QuorumModel", "QuorumTensor", "QuorumTokenizer", "QuorumTraining", "NeuZip", "SCPO", "QuorumServing",
                 .product(name: "Yams", package: "Yams"), .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: swiftSettings),
+
+        // One line per log event (text or JSON, time, level), to standard error or a rotated file.
+        .target(
+            name: "QuorumLogging", dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
 
         // Metrics of a long-running process (recorded through swift-metrics) served as Prometheus text.
@@ -152,7 +159,7 @@ let package = Package(
                 "QuorumCore", "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "NeuZip", "SafeTensors", "QuorumTasks",
                 "QuorumTokenizer", "QuorumModel", "QuorumVoting", "QuorumTraining", "SCPO", "QuorumQuant", "QuorumServing",
                 "GGUF", "QuorumExport", "QuorumExperiments", "QuorumBench", "CQuantKernels", "QuorumMetrics",
-                "QuorumDashboard",
+                "QuorumDashboard", "QuorumLogging", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
 
@@ -182,6 +189,7 @@ let package = Package(
         .testTarget(
             name: "QuorumPipelineTests",
             dependencies: ["QuorumPipeline", "QuorumTraining", "SCPO", "QuorumKafka", "QuorumStore"]),
+        .testTarget(name: "QuorumLoggingTests", dependencies: ["QuorumLogging"]),
         .testTarget(
             name: "QuorumMetricsTests",
             dependencies: ["QuorumMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]),

@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Logging
 
 /// Owns one `rd_kafka_t`.
 ///
@@ -29,6 +30,7 @@ final class RDKafkaHandle: @unchecked Sendable {
                     message: "Kafka property \(key)=\(value) was rejected: \(decodeCString(errstr))")
             }
         }
+        rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         customize(conf)
         // On success rd_kafka_new takes ownership of conf; on failure it is still ours.
         guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
@@ -50,4 +52,23 @@ final class RDKafkaHandle: @unchecked Sendable {
 func decodeCString(_ buffer: [CChar]) -> String {
     let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// librdkafka's own log lines, through swift-log (label `librdkafka`) instead of its default printing
+/// to standard error; syslog levels map onto swift-log's.
+private let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    client, level, facility, text in
+    let swiftLevel: Logger.Level =
+        switch level {
+        case ...2: .critical
+        case 3: .error
+        case 4: .warning
+        case 5: .notice
+        case 6: .info
+        default: .debug
+        }
+    var logger = Logger(label: "librdkafka")
+    if let client { logger[metadataKey: "client"] = "\(String(cString: rd_kafka_name(client)))" }
+    if let facility { logger[metadataKey: "facility"] = "\(String(cString: facility))" }
+    logger.log(level: swiftLevel, "\(text.map { String(cString: $0) } ?? "")")
 }

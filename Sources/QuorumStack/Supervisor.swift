@@ -1,6 +1,6 @@
 import Foundation
 
-/// A `quorum` subcommand running as a child process, its output appended to a log file. The child
+/// A `quorum` subcommand running as a child process, its log lines in a log file of its own. The child
 /// learns its parent's pid (`QUORUM_PARENT_PID`) and stops when the parent is gone, so killing
 /// `quorum run` (even with SIGKILL) leaves no orphaned workers behind.
 public final class ChildProcess: @unchecked Sendable {
@@ -17,15 +17,18 @@ public final class ChildProcess: @unchecked Sendable {
         self.name = name
         try FileManager.default.createDirectory(atPath: Self.logDirectory, withIntermediateDirectories: true)
         logPath = "\(Self.logDirectory)/\(name).log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        // The child writes its log lines to NAME.log itself (rotating it); anything else it prints
+        // (a crash's last words) is appended to NAME.out.
+        let outputPath = "\(Self.logDirectory)/\(name).out"
+        if !FileManager.default.fileExists(atPath: outputPath) {
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         try output.seekToEnd()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging([
-            parentPIDVariable: String(getpid())
+            parentPIDVariable: String(getpid()), "QUORUM_LOG_FILE": logPath,
         ]) { _, new in new }
         process.standardOutput = output
         process.standardError = output

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import QuorumKafka
 import QuorumPipeline
 import QuorumStack
@@ -12,10 +13,14 @@ func rethrowUnlessStopped(_ outcome: Result<Void, any Error>) throws {
     if case .failure(let error) = outcome, !(error is CancellationError) { throw error }
 }
 
-/// Prints a line on standard error (progress, never data).
+/// Logs a line of progress (never data) through swift-log: on standard error, with time and level
+/// (see `QuorumLogging` for the format and the file a child of `quorum run` writes).
 func log(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    commandLogger.info("\(text)")
 }
+
+/// The commands' logger.
+let commandLogger = Logger(label: "quorum")
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CQuantKernels
 import Foundation
+import QuorumLogging
 import QuorumKafka
 import QuorumStack
 import QuorumStore
@@ -12,7 +13,10 @@ struct Quorum: AsyncParsableCommand {
         abstract: "Self-consistency preference data generation and SCPO training.",
         discussion: """
             Every command that needs PostgreSQL or Kafka uses the embedded stack (`quorum stack up`) unless \
-            QUORUM_POSTGRES_URL / QUORUM_KAFKA_BROKERS or the --postgres-url / --kafka-brokers flags point elsewhere.
+            QUORUM_POSTGRES_URL / QUORUM_KAFKA_BROKERS or the --postgres-url / --kafka-brokers flags point elsewhere. \
+            Every command takes --log-format text|json and --log-level trace|debug|info|notice|warning|error|critical \
+            (or QUORUM_LOG_FORMAT / QUORUM_LOG_LEVEL); log lines go to standard error, and those of `quorum run`'s \
+            workers and sink to .quorum/logs/NAME.log, rotated at 10 MiB.
             """,
         subcommands: [
             StackCommand.self, MigrateCommand.self, WorkerCommand.self, SinkCommand.self, StatusCommand.self,
@@ -44,8 +48,28 @@ struct Quorum: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(1)
         }
+        // --log-format and --log-level apply to every command (and to `quorum run`'s children, through
+        // the environment), so they are taken out before the subcommand is parsed.
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        for (flag, variable) in [("--log-format", "QUORUM_LOG_FORMAT"), ("--log-level", "QUORUM_LOG_LEVEL")] {
+            while let index = arguments.firstIndex(where: { $0 == flag || $0.hasPrefix(flag + "=") }) {
+                let value: String
+                if arguments[index].contains("=") {
+                    value = String(arguments[index].split(separator: "=", maxSplits: 1)[1])
+                    arguments.remove(at: index)
+                } else if index + 1 < arguments.count {
+                    value = arguments[index + 1]
+                    arguments.removeSubrange(index...(index + 1))
+                } else {
+                    FileHandle.standardError.write(Data("error: \(flag) needs a value\n".utf8))
+                    Foundation.exit(64)
+                }
+                setenv(variable, value, 1)
+            }
+        }
+        QuorumLogging.bootstrap()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
