@@ -101,6 +101,8 @@ public struct Evaluator {
     public var maxNewTokens: Int
     /// Sequences decoded together.
     public var maxBatchSize: Int
+    /// Told after each batch of sequences: how many of the current call's are done, of how many.
+    public var progress: ((_ done: Int, _ total: Int) -> Void)?
 
     /// An evaluator of any generator (e.g. a quantized serving model).
     public init(
@@ -133,10 +135,22 @@ public struct Evaluator {
         parameters.maxNewTokens = max(0, min(parameters.maxNewTokens, generator.config.maxPositionEmbeddings - longest))
         let tokenizer = tokenizer
         let format = format
-        return generator.generate(
-            prompts: prompts, parameters: parameters, streams: streams, eosTokenId: tokenizer.eosID.map(Int.init),
-            maxBatchSize: maxBatchSize
-        ) { _, generated in format.isFinished(generated, tokenizer: tokenizer) }
+        func run(_ range: Range<Int>) -> [Generation] {
+            generator.generate(
+                prompts: Array(prompts[range]), parameters: parameters, streams: Array(streams[range]),
+                eosTokenId: tokenizer.eosID.map(Int.init), maxBatchSize: maxBatchSize
+            ) { _, generated in format.isFinished(generated, tokenizer: tokenizer) }
+        }
+        guard let progress else { return run(0..<prompts.count) }
+        // One batch at a time, to report between them; sampling is batch-invariant, so the
+        // generations are the same as in one call.
+        var generations: [Generation] = []
+        generations.reserveCapacity(prompts.count)
+        for start in stride(from: 0, to: prompts.count, by: max(maxBatchSize, 1)) {
+            generations += run(start..<min(start + max(maxBatchSize, 1), prompts.count))
+            progress(generations.count, prompts.count)
+        }
+        return generations
     }
 
     /// The greedy answer to each question (nil: no parsable answer), and the tokens generated.

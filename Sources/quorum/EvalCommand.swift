@@ -56,7 +56,11 @@ struct EvalCommand: AsyncParsableCommand {
         (evaluation.k, evaluation.seed, evaluation.temperature, evaluation.topP) = (k, seed, temperature, topP)
         (evaluation.maxNewTokens, evaluation.batchSize) = (maxNewTokens, batchSize)
         let run = evaluation
-        let (report, outcomes) = try await runOnDedicatedThread { try run.run(progress: log) }
+        let display = ProgressLine(enabled: true)
+        let (report, outcomes) = try await runOnDedicatedThread {
+            try run.run(progress: log, steps: { display.update($0) })
+        }
+        display.finish()
         if let path = self.outcomes {
             do { try PairsJSONL.encode(outcomes).write(to: URL(fileURLWithPath: path)) } catch {
                 throw CommandFailure("cannot write --outcomes \(path): \(error.localizedDescription)")
