@@ -85,10 +85,12 @@ public struct PipelineRunner: Sendable {
     public let stages: PipelineStages
     /// Where model folders are kept between steps.
     public let workDirectory: String
-    /// Seconds without a new vote after which missing problems are re-published.
-    public var republishAfter: Double = 60
-    /// How long the run waits out a database or broker that is unreachable before it gives up.
-    public var outageTolerance: Duration = .seconds(600)
+    /// Seconds without a new vote after which missing problems are re-published (the spec's
+    /// `timeouts.republish_after`).
+    public var republishAfter: Double
+    /// How long the run waits out a database or broker that is unreachable before it gives up
+    /// (`timeouts.outage_tolerance`).
+    public var outageTolerance: Duration
     /// Where progress lines go.
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -102,6 +104,9 @@ public struct PipelineRunner: Sendable {
         self.kafka = kafka
         self.stages = stages
         self.workDirectory = workDirectory
+        let timeouts = spec.timeouts ?? PipelineSpec.Timeouts()
+        republishAfter = timeouts.republishAfter
+        outageTolerance = .milliseconds(Int64(timeouts.outageTolerance * 1000))
     }
 
     var manager: RoundManager { RoundManager(spec: spec, database: database) }

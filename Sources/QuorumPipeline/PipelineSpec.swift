@@ -44,6 +44,30 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     public var partitions: Int
     /// Kafka settings for a real cluster (security, timeouts, replication); nil: the defaults.
     public var kafka: Kafka?
+    /// The round manager's patience; nil: the defaults. Safe to change on a registered pipeline.
+    public var timeouts: Timeouts?
+
+    /// How long the round manager waits before acting.
+    public struct Timeouts: Sendable, Equatable, Codable {
+        /// Seconds without a new vote record after which the problems still missing one are published
+        /// again (tasks lost with a broker, or held by a worker that hangs).
+        public var republishAfter: Double = 60
+        /// Seconds of consecutive database or broker failures the manager waits out before it gives up.
+        public var outageTolerance: Double = 600
+
+        /// The defaults.
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case republishAfter = "republish_after", outageTolerance = "outage_tolerance"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            republishAfter = try c.decodeIfPresent(Double.self, forKey: .republishAfter) ?? 60
+            outageTolerance = try c.decodeIfPresent(Double.self, forKey: .outageTolerance) ?? 600
+        }
+    }
 
     /// Settings every process of the pipeline applies to Kafka.
     public struct Kafka: Sendable, Equatable, Codable {
@@ -179,8 +203,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     }
 
     /// Why `stored` may not become `new` for a pipeline that has created `roundsCreated` rounds, or nil
-    /// when the change is safe: only `rounds` (never below the rounds that exist), `workers` and the
-    /// endpoints may change — everything else shapes rounds already recorded.
+    /// when the change is safe: only `rounds` (never below the rounds that exist), `workers`, the
+    /// endpoints and `timeouts` may change — everything else shapes rounds already recorded.
     public static func refusal(changing stored: PipelineSpec, to new: PipelineSpec, roundsCreated: Int) throws
         -> String?
     {
@@ -192,13 +216,14 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         aligned.workers = new.workers
         aligned.kafkaBrokers = new.kafkaBrokers
         aligned.postgresURL = new.postgresURL
+        aligned.timeouts = new.timeouts
         let before = try JSONSerialization.jsonObject(with: Data(WireFormat.encode(aligned))) as? [String: Any] ?? [:]
         let after = try JSONSerialization.jsonObject(with: Data(WireFormat.encode(new))) as? [String: Any] ?? [:]
         func text(_ value: Any?) -> Data? {
             value.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
         }
         let changed = Set(before.keys).union(after.keys).sorted().filter { text(before[$0]) != text(after[$0]) }
-        return changed.isEmpty ? nil : "its \(changed.joined(separator: ", ")) changed (only rounds, workers and endpoints may)"
+        return changed.isEmpty ? nil : "its \(changed.joined(separator: ", ")) changed (only rounds, workers, endpoints and timeouts may)"
     }
 
     /// The Kafka topic problems are published to.
@@ -211,7 +236,7 @@ extension PipelineSpec {
     enum CodingKeys: String, CodingKey {
         case name, model, problems, sampling, tau, rounds, mode, trainer, evaluation, workers, partitions
         case servingFormat = "serving_format", labeledFraction = "labeled_fraction"
-        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url", kafka
+        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url", kafka, timeouts
     }
 
     /// Decodes with the defaults above for every optional key.
@@ -233,6 +258,7 @@ extension PipelineSpec {
         postgresURL = try c.decodeIfPresent(String.self, forKey: .postgresURL)
         partitions = try c.decodeIfPresent(Int.self, forKey: .partitions) ?? 4
         kafka = try c.decodeIfPresent(Kafka.self, forKey: .kafka)
+        timeouts = try c.decodeIfPresent(Timeouts.self, forKey: .timeouts)
     }
 }
 

@@ -117,6 +117,12 @@ extension PipelineSpec {
         try require(
             (1...16).contains(kafka?.replicationFactor ?? 1), ["kafka", "replication_factor"],
             "must be between 1 and 16 (and at most the number of brokers)")
+        try require(
+            (5...86_400).contains(timeouts?.republishAfter ?? 60), ["timeouts", "republish_after"],
+            "must be 5 to 86400 seconds")
+        try require(
+            (0...604_800).contains(timeouts?.outageTolerance ?? 600), ["timeouts", "outage_tolerance"],
+            "must be 0 to 604800 seconds (a week)")
     }
 }
 
@@ -138,9 +144,10 @@ struct NodeLocator {
     private static let knownKeys: [String: Set<String>] = [
         "": [
             "name", "model", "serving_format", "problems", "sampling", "tau", "rounds", "mode", "labeled_fraction",
-            "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions", "kafka",
+            "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions", "kafka", "timeouts",
         ],
         "kafka": ["properties", "replication_factor"],
+        "timeouts": ["republish_after", "outage_tolerance"],
         "model": ["path", "train_config", "sha256"],
         "problems.*": ["synthetic", "jsonl", "self_generated"],
         "problems.*.synthetic": [

@@ -184,6 +184,24 @@ struct PipelineSpecTests {
         }
     }
 
+    @Test func theManagersTimeoutsAreSettableAndSafeToChange() throws {
+        let plain = try PipelineSpec.parse(Self.minimal)
+        #expect(plain.timeouts == nil)
+        let patient = try PipelineSpec.parse(Self.minimal + "\ntimeouts: { republish_after: 15, outage_tolerance: 3600 }")
+        #expect(patient.timeouts?.republishAfter == 15)
+        #expect(patient.timeouts?.outageTolerance == 3600)
+        // A registered pipeline may change its timeouts; its sampling may not change.
+        #expect(try PipelineSpec.refusal(changing: plain, to: patient, roundsCreated: 1) == nil)
+        var hotter = patient
+        hotter.sampling.temperature += 0.1
+        #expect(try PipelineSpec.refusal(changing: plain, to: hotter, roundsCreated: 1)?.contains("sampling") == true)
+        for bad in ["republish_after: 1", "outage_tolerance: -5", "republish: 30"] {
+            #expect(throws: PipelineSpecError.self, "\(bad)") {
+                try PipelineSpec.parse(Self.minimal + "\ntimeouts: { \(bad) }")
+            }
+        }
+    }
+
     @Test func filesTheSpecNamesAreCheckedBeforeAnyWork() throws {
         let spec = try PipelineSpec.parse(
             """
