@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import QuorumServing
 import QuorumTasks
@@ -27,9 +28,21 @@ extension PipelineStages {
                     config.mode = spec.mode.objective
                     config.seed = UInt64(round)
                     let dev = try trainer.devSplit(record: start.record, maxNewTokens: spec.sampling.maxNewTokens)
+                    let dimensions = [("pipeline", spec.name), ("round", "\(round)")]
+                    let (loss, margin, step) = (
+                        Gauge(label: "quorum_training_loss", dimensions: dimensions),
+                        Gauge(label: "quorum_training_reward_margin", dimensions: dimensions),
+                        Gauge(label: "quorum_training_step", dimensions: dimensions)
+                    )
                     let result = try SCPORound(config: config, dev: dev).train(
                         from: start, pairs: pairs, epochFolders: output,
-                        sourceModel: URL(fileURLWithPath: reference).standardizedFileURL.path)
+                        sourceModel: URL(fileURLWithPath: reference).standardizedFileURL.path
+                    ) { event in
+                        guard case .step(let report) = event else { return }
+                        loss.record(report.means.loss)
+                        if let value = report.means.rewardMargin { margin.record(value) }
+                        step.record(report.step)
+                    }
                     try SCPORound.save(result, directory: output)
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -196,6 +196,8 @@ public struct PipelineRunner: Sendable {
         try await manager.createRound(round, problems: problems + generated)
         while true {
             let progress = try await manager.progress(round)
+            Gauge(label: "quorum_round_state", dimensions: [("pipeline", spec.name), ("round", "\(round)")])
+                .record(progress.state.metricCode)
             let step = RoundStep(progress.state, failure: progress.failure)
             switch step {
             case .finished:
@@ -231,7 +233,12 @@ public struct PipelineRunner: Sendable {
         if published > 0 { log("[run] round \(round): published \(published) problems to \(spec.tasksTopic)") }
         var watch = SamplingWatch(republishAfter: .seconds(republishAfter), now: .now)
         let started = ContinuousClock.now
+        var lagRecorded = ContinuousClock.now - .seconds(60)
         while true {
+            if ContinuousClock.now - lagRecorded >= .seconds(10) {
+                await recordLag()
+                lagRecorded = .now
+            }
             try Task.checkCancellation()
             let progress = try await manager.progress(round)
             let (decision, progressed) = watch.observe(voted: progress.voted, problems: progress.problems, now: .now)
@@ -255,6 +262,21 @@ public struct PipelineRunner: Sendable {
             case .wait: break
             }
             try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// The workers' lag on the tasks topic and the sink's on the votes topic, per partition, as the
+    /// `quorum_consumer_lag` gauge (the round manager is the pipeline's lag exporter). Best effort.
+    func recordLag() async {
+        guard let admin = try? KafkaAdmin(configuration: kafka) else { return }
+        for (group, topic) in [("quorum.\(spec.name).workers", spec.tasksTopic), ("quorum.\(spec.name).sink", spec.votesTopic)] {
+            guard let lags = try? await admin.lag(group: group, topic: topic) else { continue }
+            for lag in lags {
+                Gauge(
+                    label: "quorum_consumer_lag",
+                    dimensions: [("group", group), ("topic", topic), ("partition", "\(lag.topicPartition.partition)")]
+                ).record(lag.lag)
+            }
         }
     }
 

@@ -9,6 +9,19 @@ import QuorumServing
 public enum RoundState: String, Sendable, Codable, CaseIterable {
     case pending, sampling, training, evaluating, done, failed
 
+    /// The `quorum_round_state` metric's value: pending 0, sampling 1, training 2, evaluating 3,
+    /// done 4, failed −1.
+    public var metricCode: Int {
+        switch self {
+        case .pending: 0
+        case .sampling: 1
+        case .training: 2
+        case .evaluating: 3
+        case .done: 4
+        case .failed: -1
+        }
+    }
+
     /// The state stored in a `rounds.state` value; a value this version does not know is an error,
     /// never a silent default.
     public static func stored(_ text: String) throws -> RoundState {

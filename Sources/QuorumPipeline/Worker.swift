@@ -47,10 +47,12 @@ extension WorkerStatistics {
     }
 }
 
-/// A worker's trouble counters as metrics: `quorum_worker_{undelivered_tasks,model_retries,
-/// dead_letters,producer_renewals,lost_commits}_total`.
+/// A worker's trouble counters as metrics (`quorum_worker_{undelivered_tasks,model_retries,
+/// dead_letters,producer_renewals,lost_commits}_total`) and how full its sampling batches are.
 struct WorkerMetrics: Sendable {
     let undelivered, modelRetries, deadLetters, producerRenewals, lostCommits: Counter
+    /// Problems per sampling batch over the most a batch takes (`quorum_worker_batch_occupancy`).
+    let occupancy: Recorder
 
     init(dimensions: [(String, String)]) {
         undelivered = Counter(label: "quorum_worker_undelivered_tasks_total", dimensions: dimensions)
@@ -58,6 +60,7 @@ struct WorkerMetrics: Sendable {
         deadLetters = Counter(label: "quorum_worker_dead_letters_total", dimensions: dimensions)
         producerRenewals = Counter(label: "quorum_worker_producer_renewals_total", dimensions: dimensions)
         lostCommits = Counter(label: "quorum_worker_lost_commits_total", dimensions: dimensions)
+        occupancy = Recorder(label: "quorum_worker_batch_occupancy", dimensions: dimensions, aggregate: true)
     }
 }
 
@@ -129,6 +132,7 @@ public final class Worker: Sendable {
                     statistics.withLock { $0.round = round }
                 }
                 if let sampler = current?.sampler {
+                    metrics.occupancy.record(Double(group.count) / Double(maxProblemsPerBatch))
                     do { try await process(group, sampler: sampler) } catch let error as KafkaError
                         where error.isTransient || error.code == .fatal
                     {

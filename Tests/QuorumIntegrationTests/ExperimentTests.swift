@@ -83,6 +83,9 @@ import Testing
             let report = try await ExperimentReport.load(database: database, experiment: spec.name)
             #expect(report.table.rows.count == 1 + 2 * 2)
             #expect(report.times.map(\.seed) == [1, 2])
+            // The command prints the same table in the JSON convention.
+            let printed = try JSONOutputTests.checked(["experiment", "table", spec.name, "--postgres-url", url, "--json"])
+            #expect(((printed["table"] as? [String: Any])?["rows"] as? [Any])?.count == 1 + 2 * 2)
 
             // The same name with another spec is refused.
             let other = try ExperimentSpec.parse(Self.spec(seedModel: configPath).replacingOccurrences(

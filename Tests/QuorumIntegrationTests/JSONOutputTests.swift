@@ -37,6 +37,15 @@ struct JSONOutputTests {
         try Self.checked(["migrate", "--json"])
     }
 
+    @Test func listings() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let pipelines = try Self.checked(["pipeline", "list", "--postgres-url", url, "--json"])
+            #expect(pipelines["pipelines"] is [Any])
+            let artifacts = try Self.checked(["artifacts", "list", "--postgres-url", url, "--json"])
+            #expect(artifacts["artifacts"] is [Any])
+        }
+    }
+
     @Test func modelCommands() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("json"))
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
