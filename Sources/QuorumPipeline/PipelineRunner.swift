@@ -196,8 +196,8 @@ public struct PipelineRunner: Sendable {
         try await manager.createRound(round, problems: problems + generated)
         while true {
             let progress = try await manager.progress(round)
-            Gauge(label: "quorum_round_state", dimensions: [("pipeline", spec.name), ("round", "\(round)")])
-                .record(progress.state.metricCode)
+            let state = Gauge(label: "quorum_round_state", dimensions: [("pipeline", spec.name), ("round", "\(round)")])
+            state.record(progress.state.metricCode)
             let step = RoundStep(progress.state, failure: progress.failure)
             switch step {
             case .finished:
@@ -218,7 +218,10 @@ public struct PipelineRunner: Sendable {
             case .evaluate:
                 try await evaluateIfNeeded(round: round)
             }
-            if let next = step.nextState { try await manager.advance(round, to: next) }
+            if let next = step.nextState {
+                try await manager.advance(round, to: next)
+                state.record(next.metricCode)
+            }
             if step == .evaluate { break }
         }
         log("[run] round \(round) done")
