@@ -69,7 +69,11 @@ public struct TaskSampling: Sendable {
     ///
     /// - Throws: ``ServingError`` or ``TrainingError`` when the folder or the problems cannot be read,
     ///   or the output cannot be written.
-    public func run(writingTo out: String) async throws -> Summary {
+    /// `progress`, when given, is told after each batch of problems how many are done, of how many
+    /// (the samples are the same as in one call: each problem's samples have their own streams).
+    public func run(writingTo out: String, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil)
+        async throws -> Summary
+    {
         let (model, format, problems, batchSize, maxNewTokens) = (
             self.model, self.format, self.problems, self.batchSize, self.maxNewTokens
         )
@@ -83,8 +87,15 @@ public struct TaskSampling: Sendable {
         }
         let loadStart = currentLoadAverage()
         let start = ContinuousClock.now
-        let texts = try await sampler.sample(
-            selected.map { ($0.id, $0.question) }, k: k, temperature: temperature, topP: topP, seed: seed)
+        let questions = selected.map { ($0.id, $0.question) }
+        var texts: [[String]] = []
+        let chunk = progress == nil ? max(questions.count, 1) : max(1, batchSize / max(k, 1))
+        for first in stride(from: 0, to: questions.count, by: chunk) {
+            texts += try await sampler.sample(
+                Array(questions[first..<min(first + chunk, questions.count)]), k: k, temperature: temperature,
+                topP: topP, seed: seed)
+            progress?(texts.count, questions.count)
+        }
         let seconds = ContinuousClock.now - start
         var rows: [ProblemSamples] = []
         var (correct, answered, tokens) = (0, 0, 0)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import QuorumCore
 import QuorumPipeline
 import QuorumServing
 import QuorumTasks
@@ -51,7 +53,16 @@ extension TaskCommand {
                 model: model, format: format, problems: knobs.selection(file: problems, count: count, split: split))
             (sampling.k, sampling.temperature, sampling.topP, sampling.seed) = (k, temperature, topP, seed)
             (sampling.maxNewTokens, sampling.batchSize, sampling.gold) = (maxNewTokens, batchSize, gold)
-            let summary = try await sampling.run(writingTo: out)
+            let display = ProgressLine(enabled: true)
+            let started = ContinuousClock.now
+            let summary = try await sampling.run(writingTo: out) { done, total in
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                let rate = Double(done) / max(seconds, 1e-9)
+                display.update(
+                    "sampled \(done)/\(total) problems, \(String(format: "%.1f", rate)) problems/s"
+                        + (done < total ? ", ETA \(Int((Double(total - done) / max(rate, 1e-9)).rounded())) s" : ""))
+            }
+            display.finish()
             if json { try printJSON(summary) } else { print(summary.line) }
         }
     }
