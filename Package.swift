@@ -206,7 +206,7 @@ let package = Package(
             name: "QuorumIntegrationTests",
             dependencies: [
                 "QuorumKafka", "QuorumStore", "QuorumStack", "QuorumPipeline", "QuorumModel", "QuorumTokenizer",
-                "QuorumTasks", "QuorumVoting", "QuorumExperiments", "QuorumServing",
+                "QuorumTasks", "QuorumVoting", "QuorumExperiments", "QuorumServing", "QuorumDigest",
                 "quorum",
             ],
             exclude: ["Fixtures"]),

@@ -13,6 +13,35 @@ public protocol ArtifactStore: Sendable {
     /// Stores `bytes` again under their digest, replacing what is stored there (a damaged copy);
     /// readers see the old copy or the new one, never a mix.
     func restore(_ bytes: [UInt8]) async throws
+    /// Stores the file at `path` (a no-op if its bytes are stored) and returns its SHA-256, without
+    /// holding the whole file in memory.
+    func upload(file path: String) async throws -> String
+    /// Writes artifact `sha256` to the file at `path` and verifies it, without holding it whole in
+    /// memory; a damaged artifact leaves no file behind.
+    func download(_ sha256: String, to path: String) async throws
+}
+
+/// Streams a file in pieces.
+enum FilePieces {
+    /// Calls `body` with each piece of up to `size` bytes of the file at `path`, in order.
+    static func read(_ path: String, size: Int, _ body: ([UInt8]) async throws -> Void) async throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ArtifactError(message: "cannot read \(path)")
+        }
+        defer { try? handle.close() }
+        while let piece = try handle.read(upToCount: size), !piece.isEmpty { try await body([UInt8](piece)) }
+    }
+
+    /// The SHA-256 (hex) and size of the file at `path`, read in pieces.
+    static func digest(_ path: String) async throws -> (sha256: String, size: Int) {
+        var hash = SHA256()
+        var size = 0
+        try await read(path, size: 1 << 20) { piece in
+            hash.update(piece)
+            size += piece.count
+        }
+        return (Hex.encode(hash.finalize()), size)
+    }
 }
 
 /// An artifact that is missing or damaged.
@@ -105,6 +134,75 @@ public struct PostgresArtifactStore: ArtifactStore {
         try await client.query("SELECT 1 FROM artifacts WHERE sha256 = \(sha256) AND complete").count == 1
     }
 
+    public func upload(file path: String) async throws -> String {
+        let (digest, size) = try await FilePieces.digest(path)
+        let chunkBytes = self.chunkBytes
+        let existing = try await client.withTransaction { db in
+            try db.execute(
+                """
+                INSERT INTO artifacts (sha256, size_bytes, chunk_bytes) VALUES (\(digest), \(size), \(Int32(chunkBytes)))
+                ON CONFLICT (sha256) DO NOTHING
+                """)
+            let row = try db.query("SELECT complete, chunk_bytes FROM artifacts WHERE sha256 = \(digest)")[0]
+            let stored = try db.query("SELECT index FROM artifact_chunks WHERE sha256 = \(digest)")
+            return (
+                complete: try row.decode(Bool.self, at: 0), chunkBytes: try row.decode(Int.self, at: 1),
+                chunks: Set(try stored.map { try $0.decode(Int.self, at: 0) })
+            )
+        }
+        if existing.complete { return digest }
+        guard existing.chunkBytes == chunkBytes else {
+            throw ArtifactError(
+                message: "artifact \(digest.prefix(12))… was partly stored with \(existing.chunkBytes)-byte chunks; "
+                    + "store it with the same chunk size")
+        }
+        var index = 0
+        try await FilePieces.read(path, size: chunkBytes) { piece in
+            defer { index += 1 }
+            guard !existing.chunks.contains(index) else { return }
+            try await client.execute(
+                """
+                INSERT INTO artifact_chunks (sha256, index, data) VALUES (\(digest), \(Int32(index)), \(PostgresBytes(piece)))
+                ON CONFLICT DO NOTHING
+                """)
+        }
+        try await client.execute("UPDATE artifacts SET complete = true WHERE sha256 = \(digest)")
+        return digest
+    }
+
+    public func download(_ sha256: String, to path: String) async throws {
+        let header = try await client.query("SELECT size_bytes, complete FROM artifacts WHERE sha256 = \(sha256)")
+        guard let row = header.first, try row.decode(Bool.self, at: 1) else {
+            throw ArtifactError(message: "no complete artifact \(sha256) in the database")
+        }
+        let size = try row.decode(Int.self, at: 0)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let output = FileHandle(forWritingAtPath: path)
+        else { throw ArtifactError(message: "cannot write \(path)") }
+        var hash = SHA256()
+        var written = 0
+        do {
+            defer { try? output.close() }
+            // One chunk per query: the artifact is never whole in memory.
+            var index: Int32 = 0
+            while written < size {
+                let rows = try await client.query(
+                    "SELECT data FROM artifact_chunks WHERE sha256 = \(sha256) AND index = \(index)")
+                guard let chunk = rows.first else { break }  // a chunk is missing: the digest says so below
+                let bytes = try chunk.decode(PostgresBytes.self, at: 0).bytes
+                guard !bytes.isEmpty else { break }
+                hash.update(bytes)
+                try output.write(contentsOf: bytes)
+                written += bytes.count
+                index += 1
+            }
+        }
+        let actual = Hex.encode(hash.finalize())
+        guard actual == sha256 else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw ArtifactError.damaged(sha256, actual: actual)
+        }
+    }
+
     public func restore(_ bytes: [UInt8]) async throws {
         let digest = SHA256.hexDigest(bytes)
         let chunkBytes = self.chunkBytes
@@ -126,27 +224,81 @@ public struct PostgresArtifactStore: ArtifactStore {
 }
 
 /// Artifacts as files `<directory>/<sha256>` — for models too large for the database, on a shared
-/// or replicated filesystem. Files are written to a temporary name and renamed, so readers never
+/// or replicated filesystem (the spec's `artifacts: { store: directory, path: … }`). Files are written to a temporary name and renamed, so readers never
 /// see a partial file.
 public struct DirectoryArtifactStore: ArtifactStore {
     /// The folder.
     public let directory: String
+    /// Where each stored artifact is recorded (`artifacts`, store `directory`), so that checkpoints can
+    /// refer to it; nil for a store used on its own.
+    public let database: PostgresClient?
 
     /// Creates a store in `directory` (created if missing).
-    public init(directory: String) throws {
+    public init(directory: String, database: PostgresClient? = nil) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.database = database
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ArtifactError(message: "cannot use \(directory) as the artifact directory: \(error.localizedDescription)")
+        }
+    }
+
+    /// Records artifact `sha256` of `size` bytes as stored here.
+    private func record(_ sha256: String, size: Int) async throws {
+        try await database?.execute(
+            """
+            INSERT INTO artifacts (sha256, size_bytes, chunk_bytes, complete, store)
+            VALUES (\(sha256), \(size), \(Int32(1 << 20)), true, 'directory')
+            ON CONFLICT (sha256) DO NOTHING
+            """)
     }
 
     public func put(_ bytes: [UInt8]) async throws -> String {
         let digest = SHA256.hexDigest(bytes)
-        if FileManager.default.fileExists(atPath: directory + "/" + digest) { return digest }
-        try write(bytes, digest: digest)
+        if !FileManager.default.fileExists(atPath: directory + "/" + digest) { try write(bytes, digest: digest) }
+        try await record(digest, size: bytes.count)
         return digest
     }
 
     public func restore(_ bytes: [UInt8]) async throws {
         try write(bytes, digest: SHA256.hexDigest(bytes))
+    }
+
+    public func upload(file path: String) async throws -> String {
+        let (digest, size) = try await FilePieces.digest(path)
+        try await copy(path, digest: digest)
+        try await record(digest, size: size)
+        return digest
+    }
+
+    /// Copies the file at `path` in under the name `digest` (a no-op when it is there).
+    private func copy(_ path: String, digest: String) async throws {
+        let target = directory + "/" + digest
+        if FileManager.default.fileExists(atPath: target) { return }
+        let temporary = target + ".partial-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try FileManager.default.copyItem(atPath: path, toPath: temporary)
+        } catch {
+            throw ArtifactError(message: "cannot copy \(path) into \(directory): \(error.localizedDescription)")
+        }
+        if rename(temporary, target) != 0 {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw ArtifactError(message: "cannot move \(temporary) to \(target): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func download(_ sha256: String, to path: String) async throws {
+        let source = directory + "/" + sha256
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw ArtifactError(message: "no artifact \(sha256) in \(directory)")
+        }
+        let (actual, _) = try await FilePieces.digest(source)
+        guard actual == sha256 else { throw ArtifactError.damaged(sha256, actual: actual) }
+        try? FileManager.default.removeItem(atPath: path)
+        do { try FileManager.default.copyItem(atPath: source, toPath: path) } catch {
+            throw ArtifactError(message: "cannot copy \(source) to \(path): \(error.localizedDescription)")
+        }
     }
 
     /// Writes the file under a temporary name and renames it into place.
@@ -181,13 +333,15 @@ extension PostgresArtifactStore {
         public var sha256: String
         public var bytes: Int
         public var complete: Bool
+        /// Where its bytes are: `postgres` or `directory`.
+        public var store: String
         public var created: String
         /// Pipelines' model checkpoints and experiments' models that use it.
         public var references: Int
 
         /// The listing in one line.
         public var line: String {
-            "\(sha256.prefix(16))…  \(bytes) bytes  \(complete ? "complete" : "incomplete")  "
+            "\(sha256.prefix(16))…  \(bytes) bytes  \(complete ? "complete" : "incomplete")  in \(store)  "
                 + "\(references) reference\(references == 1 ? "" : "s")  \(created)"
         }
     }
@@ -196,7 +350,7 @@ extension PostgresArtifactStore {
     public func list() async throws -> [Listing] {
         try await client.query(
             """
-            SELECT a.sha256, a.size_bytes, a.complete, to_char(a.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created,
+            SELECT a.sha256, a.size_bytes, a.complete, a.store, to_char(a.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created,
                    (SELECT count(*) FROM checkpoints c WHERE c.artifact = a.sha256)
                      + (SELECT count(*) FROM experiment_models m WHERE m.artifact = a.sha256) AS refs
             FROM artifacts a ORDER BY a.created_at, a.sha256
@@ -204,7 +358,8 @@ extension PostgresArtifactStore {
         ).map {
             Listing(
                 sha256: try $0.decode(String.self, "sha256"), bytes: try $0.decode(Int.self, "size_bytes"),
-                complete: try $0.decode(Bool.self, "complete"), created: try $0.decode(String.self, "created"),
+                complete: try $0.decode(Bool.self, "complete"), store: try $0.decode(String.self, "store"),
+                created: try $0.decode(String.self, "created"),
                 references: try $0.decode(Int.self, "refs"))
         }
     }

@@ -37,9 +37,16 @@ public struct ModelArtifacts: Sendable {
 
     /// Compresses `directory` (model.safetensors plus its companion files) and stores it.
     public func put(directory: String) async throws -> Packed {
-        let (bytes, uncompressed) = try Self.pack(directory)
-        let digest = try await store.put(bytes)
-        return Packed(sha256: digest, uncompressedBytes: uncompressed, compressedBytes: bytes.count)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quorum-publish-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("model.nzck").path
+        let records = try CompressedCheckpoint.compress(input: directory, output: file, mode: .lossless)
+        let digest = try await store.upload(file: file)
+        let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        return Packed(
+            sha256: digest, uncompressedBytes: records.reduce(0) { $0 + $1.originalByteCount }, compressedBytes: size)
     }
 
     /// Stores `directory` again as artifact `sha256` when its stored copy is damaged. Returns false
@@ -89,11 +96,10 @@ public struct ModelArtifacts: Sendable {
 
     /// Fetches artifact `sha256`, verifies it, and unpacks it into `directory`.
     public func get(_ sha256: String, into directory: String) async throws {
-        let bytes = try await store.get(sha256)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = directory + "/model.nzck"
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
+        try await store.download(sha256, to: file)
         try CompressedCheckpoint.decompress(input: file, output: directory + "/model.safetensors", extractFiles: true)
     }
 }

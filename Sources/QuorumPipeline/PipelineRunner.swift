@@ -111,7 +111,9 @@ public struct PipelineRunner: Sendable {
 
     var manager: RoundManager { RoundManager(spec: spec, database: database) }
     var checkpoints: ModelCheckpoints {
-        ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database))
+        ModelCheckpoints(
+            database: database,
+            store: (try? spec.artifactStore(database: database)) ?? PostgresArtifactStore(client: database))
     }
 
     /// Registers the pipeline, creates its topics and publishes the seed model M0 (training it first

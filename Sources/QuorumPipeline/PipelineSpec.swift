@@ -1,5 +1,6 @@
 import Foundation
 public import QuorumKafka
+public import QuorumStore
 public import QuorumServing
 public import QuorumTasks
 public import QuorumTraining
@@ -46,6 +47,27 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     public var kafka: Kafka?
     /// The round manager's patience; nil: the defaults. Safe to change on a registered pipeline.
     public var timeouts: Timeouts?
+    /// Where checkpoints are kept; nil: in PostgreSQL.
+    public var artifacts: Artifacts?
+
+    /// Where the pipeline's checkpoints are kept.
+    public struct Artifacts: Sendable, Equatable, Codable {
+        /// The kinds of store.
+        public enum Store: String, Sendable, Codable { case postgres, directory }
+        /// `postgres` (chunks in the database: workers need only its address) or `directory` (files on
+        /// a filesystem every process of the pipeline mounts at `path`).
+        public var store: Store
+        /// The directory of a `directory` store.
+        public var path: String?
+    }
+
+    /// The artifact store the spec names.
+    public func artifactStore(database: PostgresClient) throws -> any ArtifactStore {
+        guard let artifacts, artifacts.store == .directory, let path = artifacts.path else {
+            return PostgresArtifactStore(client: database)
+        }
+        return try DirectoryArtifactStore(directory: path, database: database)
+    }
 
     /// How long the round manager waits before acting.
     public struct Timeouts: Sendable, Equatable, Codable {
@@ -236,7 +258,7 @@ extension PipelineSpec {
     enum CodingKeys: String, CodingKey {
         case name, model, problems, sampling, tau, rounds, mode, trainer, evaluation, workers, partitions
         case servingFormat = "serving_format", labeledFraction = "labeled_fraction"
-        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url", kafka, timeouts
+        case kafkaBrokers = "kafka_brokers", postgresURL = "postgres_url", kafka, timeouts, artifacts
     }
 
     /// Decodes with the defaults above for every optional key.
@@ -259,6 +281,7 @@ extension PipelineSpec {
         partitions = try c.decodeIfPresent(Int.self, forKey: .partitions) ?? 4
         kafka = try c.decodeIfPresent(Kafka.self, forKey: .kafka)
         timeouts = try c.decodeIfPresent(Timeouts.self, forKey: .timeouts)
+        artifacts = try c.decodeIfPresent(Artifacts.self, forKey: .artifacts)
     }
 }
 

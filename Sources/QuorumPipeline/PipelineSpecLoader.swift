@@ -117,6 +117,11 @@ extension PipelineSpec {
         try require(
             (1...16).contains(kafka?.replicationFactor ?? 1), ["kafka", "replication_factor"],
             "must be between 1 and 16 (and at most the number of brokers)")
+        if let artifacts {
+            try require(
+                (artifacts.store == .directory) == (artifacts.path != nil), ["artifacts", "path"],
+                "a directory store needs a path (and only a directory store takes one)")
+        }
         try require(
             (5...86_400).contains(timeouts?.republishAfter ?? 60), ["timeouts", "republish_after"],
             "must be 5 to 86400 seconds")
@@ -145,7 +150,9 @@ struct NodeLocator {
         "": [
             "name", "model", "serving_format", "problems", "sampling", "tau", "rounds", "mode", "labeled_fraction",
             "trainer", "evaluation", "workers", "kafka_brokers", "postgres_url", "partitions", "kafka", "timeouts",
+            "artifacts",
         ],
+        "artifacts": ["store", "path"],
         "kafka": ["properties", "replication_factor"],
         "timeouts": ["republish_after", "outage_tolerance"],
         "model": ["path", "train_config", "sha256"],

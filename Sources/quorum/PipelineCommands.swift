@@ -49,7 +49,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let (resolved, database) = (endpoints.resolved, endpoints.database)
         let spec = try await PipelineSpec.registered(pipeline, database: database)
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let checkpoints = ModelCheckpoints(database: database, store: PostgresArtifactStore(client: database))
+        let checkpoints = ModelCheckpoints(database: database, store: try spec.artifactStore(database: database))
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let serving = metrics.start(role: "worker \(workerName)")
         defer { serving?.cancel() }

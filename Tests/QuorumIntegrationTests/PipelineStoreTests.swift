@@ -1,4 +1,5 @@
 import Foundation
+import QuorumDigest
 import QuorumKafka
 import QuorumPipeline
 import QuorumStore
@@ -48,6 +49,74 @@ struct ArtifactStoreTests {
             #expect(try await store.get(digest) == bytes)
             #expect(try await client.query("SELECT count(*) FROM artifact_chunks WHERE sha256 = \(digest)")[0]
                 .decode(Int.self, at: 0) == 5)
+        }
+    }
+
+    @Test func filesStreamInAndOutChunkByChunk() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let client = PostgresClient(url: url)
+            let store = PostgresArtifactStore(client: client, chunkBytes: 1000)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("stream"))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let bytes = Self.sampleBytes(10_500)
+            let source = folder.appendingPathComponent("in").path
+            try Data(bytes).write(to: URL(fileURLWithPath: source))
+            let digest = try await store.upload(file: source)
+            #expect(digest == SHA256.hexDigest(bytes))
+            #expect(try await client.query("SELECT count(*) FROM artifact_chunks WHERE sha256 = \(digest)")[0]
+                .decode(Int.self, at: 0) == 11)
+            #expect(try await store.upload(file: source) == digest)  // a no-op the second time
+            let target = folder.appendingPathComponent("out").path
+            try await store.download(digest, to: target)
+            #expect(FileManager.default.contents(atPath: target) == Data(bytes))
+            // What put stored, download reads, and the other way round.
+            #expect(try await store.get(digest) == bytes)
+
+            try await client.execute(
+                "UPDATE artifact_chunks SET data = set_byte(data, 3, get_byte(data, 3) # 1) WHERE sha256 = \(digest) AND index = 7")
+            try? FileManager.default.removeItem(atPath: target)
+            let damage = await #expect(throws: ArtifactError.self) { try await store.download(digest, to: target) }
+            #expect(damage?.isDamage == true)
+            #expect(!FileManager.default.fileExists(atPath: target), "a damaged download left a file")
+            try await client.execute("DELETE FROM artifact_chunks WHERE sha256 = \(digest) AND index = 9")
+            await #expect(throws: ArtifactError.self) { try await store.download(digest, to: target) }
+        }
+    }
+
+    @Test func aPipelineCanKeepItsCheckpointsInADirectory() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let client = PostgresClient(url: url)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestStack.unique("shared"))
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let spec = try PipelineSpec.parse(
+                """
+                name: shared
+                model: { path: m0 }
+                problems: [ { synthetic: { seed: 1, count: 2 } } ]
+                artifacts: { store: directory, path: \(folder.path) }
+                """)
+            let store = try spec.artifactStore(database: client)
+            #expect(store is DirectoryArtifactStore)
+            try await client.execute("INSERT INTO pipelines (name, spec, spec_sha256) VALUES ('shared', '{}'::jsonb, 'x')")
+            let checkpoints = ModelCheckpoints(database: client, store: store)
+            let model = TestStack.repositoryRoot.appendingPathComponent("Tests/QuorumIntegrationTests/Fixtures/tiny-arith").path
+            let published = try await checkpoints.publish(directory: model, pipeline: "shared", round: 0)
+            #expect(FileManager.default.fileExists(atPath: folder.path + "/" + published.artifact))
+            #expect(try await client.query("SELECT store FROM artifacts WHERE sha256 = \(published.artifact)")[0]
+                .decode(String.self, at: 0) == "directory")
+            #expect(try await client.query("SELECT count(*) FROM artifact_chunks")[0].decode(Int.self, at: 0) == 0)
+            let fetched = folder.appendingPathComponent("m0").path
+            try await checkpoints.fetch(pipeline: "shared", round: 0, into: fetched)
+            #expect(
+                FileManager.default.contents(atPath: fetched + "/model.safetensors")
+                    == FileManager.default.contents(atPath: model + "/model.safetensors"))
+            let listed = try await PostgresArtifactStore(client: client).list()
+            #expect(listed.map(\.store) == ["directory"])
+            #expect(throws: PipelineSpecError.self) {
+                try PipelineSpec.parse(
+                    "name: x\nmodel: { path: m }\nproblems: [ { synthetic: { seed: 1, count: 2 } } ]\nartifacts: { store: directory }")
+            }
         }
     }
 
