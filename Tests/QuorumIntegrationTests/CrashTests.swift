@@ -120,6 +120,55 @@ struct CrashTests {
         }
     }
 
+    @Test func aKilledWorkerShowsDeadAndItsSuccessorLive() async throws {
+        try await TestStack.withMigratedDatabase { url in
+            let name = TestStack.unique("heartbeat").lowercased()
+            let specFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+            // Enough problems that the round outlasts the wait for the heartbeats.
+            try Self.spec(name: name, problems: 3000, rounds: 1).write(to: specFile, atomically: true, encoding: .utf8)
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+            defer {
+                try? FileManager.default.removeItem(at: specFile)
+                try? FileManager.default.removeItem(at: work)
+            }
+            let database = PostgresClient(url: url)
+            let run = try QuorumProcess([
+                "run", specFile.path, "--postgres-url", url, "--kafka-brokers", TestStack.endpoints.kafkaBrokers,
+                "--work-directory", work.path, "--max-restarts", "2",
+            ])
+            defer { run.kill(SIGKILL) }
+            let sampling = try await waitFor(seconds: 180) {
+                try await Self.voted(database: database, pipeline: name, round: 1) >= 2
+            }
+            try #require(sampling, "round 1 never got votes: \(run.output)")
+            let worker0 = try #require(try Self.childPIDs(run.output)["worker-0"], "no worker pid in: \(run.output)")
+            Foundation.kill(worker0, SIGKILL)
+            let restarted = try await waitFor(seconds: 20) { run.output.contains("restarted it as pid") }
+            try #require(restarted, "quorum run did not restart its killed worker: \(run.output)")
+            // Within three missed beats (15 s) and one more beat, the killed worker shows as dead and its
+            // successor as live.
+            let successor = try Self.restartedPID(run.output, of: "worker-0")
+            let noticed = try await waitFor(seconds: 25) {
+                let members = try await Heartbeat.members(of: name, database: database)
+                let old = members.first { $0.pid == Int(worker0) }
+                let new = members.first { $0.pid == successor }
+                return old?.state == .dead && new?.state == .live
+            }
+            let members = try await Heartbeat.members(of: name, database: database)
+            #expect(noticed, "heartbeats after kill -9: \(members.map(\.line))")
+            #expect(members.filter { $0.role == "sink" && $0.state == .live }.count == 1)
+            let status = try TestStack.runQuorum(
+                ["status", "--pipeline", name, "--postgres-url", url, "--kafka-brokers", TestStack.endpoints.kafkaBrokers],
+                separateErrors: true)
+            #expect(status.output.contains("dead"), "\(status.output)")
+            #expect(status.output.contains("live workers"))
+            run.kill(SIGKILL)
+            let admin = try KafkaAdmin(configuration: TestStack.kafka)
+            try? await admin.deleteTopic("quorum.\(name).tasks")
+            try? await admin.deleteTopic("quorum.\(name).votes")
+        }
+    }
+
     @Test
     func quorumRunKilledMidRoundContinuesWhereItStopped() async throws {
         try await TestStack.withMigratedDatabase { url in
@@ -150,17 +199,6 @@ struct CrashTests {
                 first.output.contains("worker-0 (pid \(worker0)) killed by signal 9; restarted it as pid")
             }
             #expect(restarted, "quorum run did not restart its killed worker: \(first.output)")
-            // Heartbeats: within three missed beats the killed worker shows as dead, its successor as live.
-            let restartedPID = try Self.restartedPID(first.output, of: "worker-0")
-            let noticed = try await waitFor(seconds: 25) {
-                let members = try await Heartbeat.members(of: name, database: database)
-                let old = members.first { $0.pid == Int(worker0) }
-                let new = members.first { $0.pid == restartedPID }
-                return old?.state == .dead && new?.state == .live
-            }
-            let members = try await Heartbeat.members(of: name, database: database)
-            #expect(noticed, "heartbeats after kill -9: \(members.map(\.line))")
-            #expect(members.filter { $0.role == "sink" && $0.state == .live }.count == 1)
 
             // Now kill quorum run itself, in the middle of the round.
             let stateAtKill = try await database.query(
@@ -231,8 +269,9 @@ struct CrashTests {
             #expect((report["tasks_lag_by_partition"] as? [[String: Any]])?.count == 2)
             #expect((report["votes_lag_by_partition"] as? [[String: Any]])?.count == 2)
             #expect(report["sampling_round"] == nil, "no round is sampling any more")
+            // Every member the runs started is listed (the killed worker, the restarted one, the sinks…).
             let reported = try #require(report["members"] as? [[String: Any]])
-            #expect(reported.contains { $0["role"] as? String == "worker" && $0["state"] as? String == "dead" })
+            #expect(reported.filter { $0["role"] as? String == "worker" }.count >= 3)
             let exported = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).jsonl")
             defer { try? FileManager.default.removeItem(at: exported) }
             let export = try TestStack.runQuorum([
