@@ -94,11 +94,17 @@ public struct PipelineRunner: Sendable {
     /// Where progress lines go.
     public var log: @Sendable (String) -> Void = { _ in }
 
+    /// Where checkpoints go (the spec's `artifacts`).
+    public let artifacts: any ArtifactStore
+
     /// Creates a runner.
+    ///
+    /// - Throws: ``ArtifactError`` when the spec's artifact directory cannot be used.
     public init(
         spec: PipelineSpec, database: PostgresClient, kafka: KafkaConfiguration, stages: PipelineStages,
         workDirectory: String
-    ) {
+    ) throws {
+        artifacts = try spec.artifactStore(database: database)
         self.spec = spec
         self.database = database
         self.kafka = kafka
@@ -111,9 +117,7 @@ public struct PipelineRunner: Sendable {
 
     var manager: RoundManager { RoundManager(spec: spec, database: database) }
     var checkpoints: ModelCheckpoints {
-        ModelCheckpoints(
-            database: database,
-            store: (try? spec.artifactStore(database: database)) ?? PostgresArtifactStore(client: database))
+        ModelCheckpoints(database: database, store: artifacts)
     }
 
     /// Registers the pipeline, creates its topics and publishes the seed model M0 (training it first

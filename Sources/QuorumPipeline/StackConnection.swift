@@ -46,7 +46,7 @@ extension PipelineRunner {
     ) async throws -> (runner: PipelineRunner, endpoints: Endpoints) {
         let (database, endpoints) = try await StackConnection.connect(
             postgresURL: postgresURL ?? spec.postgresURL, kafkaBrokers: kafkaBrokers ?? spec.kafkaBrokers)
-        var runner = PipelineRunner(
+        var runner = try PipelineRunner(
             spec: spec, database: database,
             kafka: spec.kafkaConfiguration(brokers: endpoints.kafkaBrokers, extra: kafkaProperties),
             stages: .standard(spec: spec), workDirectory: workDirectory ?? QuorumHome.locate().path + "/runs")

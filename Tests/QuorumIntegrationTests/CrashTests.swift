@@ -59,7 +59,7 @@ struct CrashTests {
                     try? await admin.deleteTopic(spec.votesTopic)
                 }
             }
-            let runner = PipelineRunner(
+            let runner = try PipelineRunner(
                 spec: spec, database: database, kafka: TestStack.kafka,
                 stages: PipelineStages(
                     trainSeed: { _, _ in }, trainRound: { _, _, _, _ in "{}" },
