@@ -108,6 +108,7 @@ enum DashboardPage {
             {name: "majority", cls: "majority", points: p.rounds.filter(r => r.majority_accuracy != null).map(r => [r.round, r.majority_accuracy])},
           ].filter(s => s.points.length), {yFormat: pct, xLabel: "model M_n", cls: "accuracy"});
           const throughput = lineChart([{name: "vote records / min", points: p.throughput.map(q => [q.x, q.y])}], {xLabel: "minutes ago", cls: "throughput"});
+          const lag = lineChart(p.lag.map(s => ({name: s.name, points: s.points.map(q => [q.x, q.y])})), {xLabel: "minutes ago", cls: "lag"});
           const weights = barChart(p.weight_histogram, p.weight_histogram.map((_, i) => (i / 10).toFixed(1)), {cls: "weights"});
           const loss = lineChart(p.training.map(t => ({name: "M" + t.round, points: t.losses.map((v, i) => [i + 1, v])})), {xLabel: "SCPO step", cls: "loss", yFormat: v => v.toFixed(3)});
           const margin = lineChart(p.training.map(t => ({name: "M" + t.round, points: t.reward_margins.map((v, i) => [i + 1, v])})), {xLabel: "SCPO step", cls: "margin", yFormat: v => v.toFixed(2)});
@@ -118,6 +119,7 @@ enum DashboardPage {
               <div class="chart"><h3>held-out accuracy per model</h3>${accuracy}</div>
               <div class="chart"><h3>pair weights (vote margin) of round ${num(p.histogram_round)}</h3>${weights}</div>
               <div class="chart"><h3>throughput, last hour</h3>${throughput}</div>
+              <div class="chart"><h3>consumer lag (messages), last hour</h3>${lag}</div>
               <div class="chart"><h3>SCPO loss per step</h3>${loss}</div>
               <div class="chart"><h3>reward margin per step</h3>${margin}</div>
             </div>

@@ -22,6 +22,14 @@ public struct DashboardState: Sendable, Encodable {
         public var histogramRound: Int?
         /// Per trained round: the loss and reward margin of every SCPO step.
         public var training: [TrainingCurve]
+        /// The consumer groups' lag over the last hour (minutes ago, messages), per group.
+        public var lag: [Series]
+    }
+
+    /// A named series.
+    public struct Series: Sendable, Encodable {
+        public var name: String
+        public var points: [Point]
     }
 
     /// A point of a series.
@@ -119,10 +127,22 @@ public struct DashboardState: Sendable, Encodable {
                 round: try row.decode(Int.self, "round"), losses: numbers(try row.decode(String.self, "losses")),
                 rewardMargins: numbers(try row.decode(String.self, "margins")))
         }
+        var lag: [String: [Point]] = [:]
+        for row in try await database.query(
+            """
+            SELECT consumer_group, extract(epoch FROM sampled_at - now())::double precision / 60 AS ago, lag
+            FROM consumer_lag WHERE pipeline = \(name) AND sampled_at > now() - interval '1 hour' ORDER BY sampled_at
+            """)
+        {
+            let group = try row.decode(String.self, "consumer_group")
+            let label = group.hasSuffix(".sink") ? "sink (votes)" : "workers (tasks)"
+            lag[label, default: []].append(Point(x: try row.decode(Double.self, "ago"), y: Double(try row.decode(Int64.self, "lag"))))
+        }
         return Pipeline(
             name: name, rounds: rounds, members: members, problemsPerSecond: rate,
             etaSeconds: rate > 0 ? remaining.map { $0 / rate } : nil, throughput: throughput,
-            weightHistogram: histogram, histogramRound: latest, training: training)
+            weightHistogram: histogram, histogramRound: latest, training: training,
+            lag: lag.sorted { $0.key > $1.key }.map { Series(name: $0.key, points: $0.value) })
     }
 
     /// The numbers of a JSON array (non-numbers skipped).

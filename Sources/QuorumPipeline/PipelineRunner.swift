@@ -274,8 +274,9 @@ public struct PipelineRunner: Sendable {
         }
     }
 
-    /// The workers' lag on the tasks topic and the sink's on the votes topic, per partition, as the
-    /// `quorum_consumer_lag` gauge (the round manager is the pipeline's lag exporter). Best effort.
+    /// The workers' lag on the tasks topic and the sink's on the votes topic: per partition as the
+    /// `quorum_consumer_lag` gauge (the round manager is the pipeline's lag exporter), and summed per
+    /// group into `consumer_lag` for the dashboard. Best effort.
     func recordLag() async {
         guard let admin = try? KafkaAdmin(configuration: kafka) else { return }
         for (group, topic) in [("quorum.\(spec.name).workers", spec.tasksTopic), ("quorum.\(spec.name).sink", spec.votesTopic)] {
@@ -286,7 +287,12 @@ public struct PipelineRunner: Sendable {
                     dimensions: [("group", group), ("topic", topic), ("partition", "\(lag.topicPartition.partition)")]
                 ).record(lag.lag)
             }
+            let total = lags.reduce(0) { $0 + $1.lag }
+            _ = try? await database.execute(
+                "INSERT INTO consumer_lag (pipeline, consumer_group, lag) VALUES (\(spec.name), \(group), \(total))")
         }
+        _ = try? await database.execute(
+            "DELETE FROM consumer_lag WHERE pipeline = \(spec.name) AND sampled_at < now() - interval '1 day'")
     }
 
     /// While a round is stuck: a worker cannot sample from a damaged checkpoint, so M_`model`'s stored

@@ -90,6 +90,8 @@ struct DashboardTests {
             #expect(before != after, "progress did not move between two reads: \(before) then \(after)")
             #expect(after.hasSuffix("/400"))
             #expect(second.contains("class=\"text live\""), "no live member shown")
+            // The round manager samples the consumer lag from the start of the round: the lag plot is drawn.
+            #expect(second.contains("<svg class=\"lag\""), "no consumer-lag plot")
             #expect(second.contains("<span id=\"status\" class=\"muted\"></span>"), "the page could not refresh")
         }
     }
