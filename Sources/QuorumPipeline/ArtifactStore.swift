@@ -79,12 +79,22 @@ public struct PostgresArtifactStore: ArtifactStore {
 
     public func put(_ bytes: [UInt8]) async throws -> String {
         let digest = SHA256.hexDigest(bytes)
+        guard let stored = try await begin(digest, size: bytes.count) else { return digest }
+        for (index, start) in stride(from: 0, to: bytes.count, by: chunkBytes).enumerated() where !stored.contains(index) {
+            try await insertChunk(digest, index: index, Array(bytes[start..<min(start + chunkBytes, bytes.count)]))
+        }
+        try await client.execute("UPDATE artifacts SET complete = true WHERE sha256 = \(digest)")
+        return digest
+    }
+
+    /// Registers artifact `digest` of `size` bytes; returns the chunks already stored (an interrupted
+    /// upload resumes after them), or nil when the artifact is complete.
+    private func begin(_ digest: String, size: Int) async throws -> Set<Int>? {
         let chunkBytes = self.chunkBytes
-        let chunkCount = (bytes.count + chunkBytes - 1) / chunkBytes
         let existing = try await client.withTransaction { db in
             try db.execute(
                 """
-                INSERT INTO artifacts (sha256, size_bytes, chunk_bytes) VALUES (\(digest), \(bytes.count), \(Int32(chunkBytes)))
+                INSERT INTO artifacts (sha256, size_bytes, chunk_bytes) VALUES (\(digest), \(size), \(Int32(chunkBytes)))
                 ON CONFLICT (sha256) DO NOTHING
                 """)
             let row = try db.query("SELECT complete, chunk_bytes FROM artifacts WHERE sha256 = \(digest)")[0]
@@ -94,22 +104,22 @@ public struct PostgresArtifactStore: ArtifactStore {
                 chunks: Set(try stored.map { try $0.decode(Int.self, at: 0) })
             )
         }
-        if existing.complete { return digest }
+        if existing.complete { return nil }
         guard existing.chunkBytes == chunkBytes else {
             throw ArtifactError(
                 message: "artifact \(digest.prefix(12))… was partly stored with \(existing.chunkBytes)-byte chunks; "
                     + "store it with the same chunk size")
         }
-        for index in 0..<chunkCount where !existing.chunks.contains(index) {
-            let chunk = PostgresBytes(Array(bytes[(index * chunkBytes)..<min((index + 1) * chunkBytes, bytes.count)]))
-            try await client.execute(
-                """
-                INSERT INTO artifact_chunks (sha256, index, data) VALUES (\(digest), \(Int32(index)), \(chunk))
-                ON CONFLICT DO NOTHING
-                """)
-        }
-        try await client.execute("UPDATE artifacts SET complete = true WHERE sha256 = \(digest)")
-        return digest
+        return existing.chunks
+    }
+
+    /// Stores one chunk, in a transaction of its own (a no-op when it is there).
+    private func insertChunk(_ digest: String, index: Int, _ bytes: [UInt8]) async throws {
+        try await client.execute(
+            """
+            INSERT INTO artifact_chunks (sha256, index, data) VALUES (\(digest), \(Int32(index)), \(PostgresBytes(bytes)))
+            ON CONFLICT DO NOTHING
+            """)
     }
 
     public func get(_ sha256: String) async throws -> [UInt8] {
@@ -136,35 +146,11 @@ public struct PostgresArtifactStore: ArtifactStore {
 
     public func upload(file path: String) async throws -> String {
         let (digest, size) = try await FilePieces.digest(path)
-        let chunkBytes = self.chunkBytes
-        let existing = try await client.withTransaction { db in
-            try db.execute(
-                """
-                INSERT INTO artifacts (sha256, size_bytes, chunk_bytes) VALUES (\(digest), \(size), \(Int32(chunkBytes)))
-                ON CONFLICT (sha256) DO NOTHING
-                """)
-            let row = try db.query("SELECT complete, chunk_bytes FROM artifacts WHERE sha256 = \(digest)")[0]
-            let stored = try db.query("SELECT index FROM artifact_chunks WHERE sha256 = \(digest)")
-            return (
-                complete: try row.decode(Bool.self, at: 0), chunkBytes: try row.decode(Int.self, at: 1),
-                chunks: Set(try stored.map { try $0.decode(Int.self, at: 0) })
-            )
-        }
-        if existing.complete { return digest }
-        guard existing.chunkBytes == chunkBytes else {
-            throw ArtifactError(
-                message: "artifact \(digest.prefix(12))… was partly stored with \(existing.chunkBytes)-byte chunks; "
-                    + "store it with the same chunk size")
-        }
+        guard let stored = try await begin(digest, size: size) else { return digest }
         var index = 0
         try await FilePieces.read(path, size: chunkBytes) { piece in
             defer { index += 1 }
-            guard !existing.chunks.contains(index) else { return }
-            try await client.execute(
-                """
-                INSERT INTO artifact_chunks (sha256, index, data) VALUES (\(digest), \(Int32(index)), \(PostgresBytes(piece)))
-                ON CONFLICT DO NOTHING
-                """)
+            if !stored.contains(index) { try await insertChunk(digest, index: index, piece) }
         }
         try await client.execute("UPDATE artifacts SET complete = true WHERE sha256 = \(digest)")
         return digest

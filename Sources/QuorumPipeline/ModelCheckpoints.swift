@@ -37,38 +37,36 @@ public struct ModelArtifacts: Sendable {
 
     /// Compresses `directory` (model.safetensors plus its companion files) and stores it.
     public func put(directory: String) async throws -> Packed {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "quorum-publish-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let file = scratch.appendingPathComponent("model.nzck").path
-        let records = try CompressedCheckpoint.compress(input: directory, output: file, mode: .lossless)
-        let digest = try await store.upload(file: file)
-        let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-        return Packed(
-            sha256: digest, uncompressedBytes: records.reduce(0) { $0 + $1.originalByteCount }, compressedBytes: size)
+        try await Self.packed(directory) { file, uncompressed in
+            let digest = try await store.upload(file: file)
+            let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            return Packed(sha256: digest, uncompressedBytes: uncompressed, compressedBytes: size)
+        }
     }
 
     /// Stores `directory` again as artifact `sha256` when its stored copy is damaged. Returns false
     /// when the folder does not pack to exactly those bytes (it is not the model that was stored).
     public func restore(_ sha256: String, from directory: String) async throws -> Bool {
-        let (bytes, _) = try Self.pack(directory)
-        guard SHA256.hexDigest(bytes) == sha256 else { return false }
-        try await store.restore(bytes)
-        return true
+        try await Self.packed(directory) { file, _ in
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            guard SHA256.hexDigest(bytes) == sha256 else { return false }
+            try await store.restore(bytes)
+            return true
+        }
     }
 
-    /// The folder's lossless `.nzck` bytes (deterministic: the same folder packs to the same bytes),
-    /// and the uncompressed size of its tensors.
-    static func pack(_ directory: String) throws -> (bytes: [UInt8], uncompressedBytes: Int) {
+    /// Packs the folder into a lossless `.nzck` in a scratch folder (deterministic: the same folder
+    /// packs to the same bytes) and hands `body` its path and the tensors' uncompressed size.
+    static func packed<Result>(
+        _ directory: String, _ body: (_ file: String, _ uncompressedBytes: Int) async throws -> Result
+    ) async throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "quorum-publish-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("model.nzck").path
         let records = try CompressedCheckpoint.compress(input: directory, output: file, mode: .lossless)
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        return (bytes, records.reduce(0) { $0 + $1.originalByteCount })
+        return try await body(file, records.reduce(0) { $0 + $1.originalByteCount })
     }
 
     /// A model folder from `path`: the folder itself, or a `.nzck` checkpoint unpacked into
