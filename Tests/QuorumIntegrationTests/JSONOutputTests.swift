@@ -35,6 +35,13 @@ struct JSONOutputTests {
         let stack = try Self.checked(["stack", "status", "--json"])
         #expect((stack["postgres"] as? [String: Any])?["healthy"] as? Bool == true)
         try Self.checked(["migrate", "--json"])
+        // Benchmarks print the same convention (tiny sizes: the shape is what is checked here).
+        let kafka = try Self.checked(["bench", "kafka", "--messages", "200", "--size", "64", "--json"])
+        #expect(kafka["consume"] is [String: Any])
+        let quant = try Self.checked([
+            "bench", "quant", "--shapes", "64x64", "--tokens", "1", "--formats", "w8a8", "--seconds", "0.05", "--json",
+        ])
+        #expect((quant["results"] as? [Any])?.isEmpty == false)
     }
 
     @Test func listings() async throws {
