@@ -137,8 +137,8 @@ let package = Package(
         .target(
             name: "QuorumDashboard",
             dependencies: [
-                "QuorumPipeline", "QuorumExperiments", "QuorumStore",
-                .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
+                "QuorumPipeline", "QuorumExperiments", "QuorumStore", "QuorumMetrics",
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ],
             swiftSettings: swiftSettings),
 

@@ -1,6 +1,6 @@
 import FlyingFox
-import FlyingSocks
 import Foundation
+import QuorumMetrics
 public import QuorumStore
 
 /// `quorum dashboard`: one page that redraws itself from `GET /api/state` every few seconds.
@@ -10,7 +10,7 @@ public enum DashboardServer {
     public static func serve(
         database: PostgresClient, host: String, port: UInt16, onListening: @escaping @Sendable (UInt16) -> Void = { _ in }
     ) async throws {
-        let server = HTTPServer(address: try .inet(ip4: host, port: port), logger: .disabled)
+        let server = try LocalHTTPServer.make(host: host, port: port)
         await server.appendRoute("GET /") { _ in
             HTTPResponse(statusCode: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: Data(DashboardPage.html.utf8))
         }
@@ -28,15 +28,6 @@ public enum DashboardServer {
                     body: Data("the database cannot be read: \(error)".utf8))
             }
         }
-        let announce = Task {
-            try await server.waitUntilListening()
-            if case .ip4(_, port: let bound) = await server.listeningAddress { onListening(bound) }
-        }
-        defer { announce.cancel() }
-        try await withTaskCancellationHandler {
-            try await server.run()
-        } onCancel: {
-            Task { await server.stop() }
-        }
+        try await LocalHTTPServer.run(server, onListening: onListening)
     }
 }

@@ -1,6 +1,5 @@
 import CoreMetrics
 import FlyingFox
-import FlyingSocks
 import Foundation
 import Prometheus
 
@@ -25,21 +24,12 @@ public enum ProcessMetrics {
     public static func serve(
         host: String = "127.0.0.1", port: UInt16, onListening: @escaping @Sendable (UInt16) -> Void = { _ in }
     ) async throws {
-        let server = HTTPServer(address: try .inet(ip4: host, port: port), logger: .disabled)
+        let server = try LocalHTTPServer.make(host: host, port: port)
         await server.appendRoute("GET /metrics") { _ in
             HTTPResponse(
                 statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: Data(text.utf8))
         }
-        let announce = Task {
-            try await server.waitUntilListening()
-            if case .ip4(_, port: let bound) = await server.listeningAddress { onListening(bound) }
-        }
-        defer { announce.cancel() }
-        try await withTaskCancellationHandler {
-            try await server.run()
-        } onCancel: {
-            Task { await server.stop() }
-        }
+        try await LocalHTTPServer.run(server, onListening: onListening)
     }
 }
